@@ -1,0 +1,1 @@
+"""Composition: settings, ASGI app factory, CLI, auth, public pages, dev mailbox."""

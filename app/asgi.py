@@ -1,0 +1,152 @@
+"""The ASGI application: GraphQL (HTTP + graphql-transport-ws), health, public pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from tortoise import connections
+
+from app import mailbox
+from app.db import close_db, init_db
+from app.settings import Settings, get_settings
+from app.wiring import Services
+from resolvers.auth import authenticate
+from resolvers.errors import UserError
+from schema import SchemaLimits, build_schema
+from schema.context import Context
+
+log = logging.getLogger(__name__)
+
+
+def bearer_from_header(value: str | None) -> str | None:
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return None
+
+
+def preferred_locale(accept_language: str | None) -> str:
+    """French unless the client prefers English (SPEC §5)."""
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("fr"):
+            return "fr"
+    return "fr"
+
+
+class TrainhubGraphQL(GraphQL[Context, None]):
+    def __init__(self, services_ref: dict[str, Services], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._services = services_ref
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+        context = Context(
+            scope=None,
+            locale=preferred_locale(request.headers.get("accept-language")),
+            client_ip=request.client.host if request.client else "",
+            services=self._services.get("services"),
+            request=request,
+        )
+        if isinstance(request, Request):
+            # A bad token is refused now, as a typed error, rather than treated as anonymous.
+            context.scope = await authenticate(
+                bearer_from_header(request.headers.get("authorization"))
+            )
+        return context
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization") or params.get("authToken")
+        token = bearer_from_header(raw) if isinstance(raw, str) and " " in raw else raw
+        try:
+            context.scope = await authenticate(token if isinstance(token, str) else None)
+        except UserError:
+            raise ConnectionRejectionError() from None
+        if context.scope is None:
+            raise ConnectionRejectionError()
+        return None
+
+
+async def _auth_error_response(request: Request, exc: UserError) -> JSONResponse:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": exc.message, "extensions": exc.extensions}]},
+        status_code=401,
+    )
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
+    """The API. ``manage_db=False`` when the caller (dev runner, tests) owns Tortoise."""
+    settings = settings or get_settings()
+    services_ref: dict[str, Services] = {}
+    schema = build_schema(
+        SchemaLimits(
+            max_depth=settings.graphql_max_depth,
+            max_tokens=settings.graphql_max_tokens,
+            max_aliases=settings.graphql_max_aliases,
+            production=settings.is_production,
+        )
+    )
+    graphql_app = TrainhubGraphQL(
+        services_ref,
+        schema=schema,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=False,  # GET never mutates; queries go by POST
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),  # never legacy graphql-ws
+        multipart_uploads_enabled=True,
+        max_subscriptions_per_connection=settings.graphql_max_subscriptions,
+        allowed_origins=settings.allowed_origins,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_db:
+            await init_db(settings)
+        services_ref["services"] = await Services.start(settings)
+        app.state.services = services_ref["services"]
+        try:
+            yield
+        finally:
+            await services_ref.pop("services").close()
+            if manage_db:
+                await close_db()
+
+    async def healthz(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {"database": False, "redis": False}
+        try:
+            await connections.get("default").execute_query("SELECT 1")
+            checks["database"] = True
+        except Exception:  # noqa: BLE001 - reported, not raised
+            log.exception("readiness: database unreachable")
+        try:
+            checks["redis"] = bool(await services_ref["services"].pool.ping())
+        except Exception:  # noqa: BLE001
+            log.exception("readiness: redis unreachable")
+        return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
+
+    routes: list[Any] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+    ]
+    if not settings.is_production and settings.embedded_smtp:
+        routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={UserError: _auth_error_response}
+    )
+    return app

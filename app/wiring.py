@@ -1,0 +1,183 @@
+"""Process services shared by the API and the worker: Redis, the arq pool, the event
+bus, rate limits, and the resolvers' runtime (the after-commit dispatcher)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+from redis.asyncio import Redis
+
+from app.settings import Settings
+from jobs.email import email_job_id
+from models.audit import DomainEvent
+from resolvers import runtime
+from resolvers.errors import RateLimited
+
+log = logging.getLogger(__name__)
+
+
+def redis_url(settings: Settings) -> str:
+    return settings.redis_url or f"unix://{settings.redis_socket.resolve()}"
+
+
+def arq_settings(settings: Settings) -> RedisSettings:
+    return RedisSettings.from_dsn(redis_url(settings))
+
+
+def event_to_json(event: DomainEvent) -> str:
+    return json.dumps(
+        {
+            "id": event.id,
+            "organization_id": event.organization_id,
+            "type": event.type,
+            "record_type": event.record_type,
+            "record_id": event.record_id,
+            "payload": event.payload,
+            "actor_kind": event.actor_kind,
+            "actor_id": event.actor_id,
+            "at": event.at.isoformat(),
+        },
+        default=str,
+    )
+
+
+def event_from_json(raw: str | bytes) -> DomainEvent:
+    data = json.loads(raw)
+    data["at"] = datetime.fromisoformat(data["at"])
+    return DomainEvent(**data)
+
+
+def queue_name(settings: Settings) -> str:
+    return f"{settings.redis_namespace}:queue"
+
+
+def events_channel(settings: Settings) -> str:
+    return f"{settings.redis_namespace}:events"
+
+
+class RedisDispatcher:
+    """After commit: enqueue emails to arq (job id ``email:{id}``) and publish events."""
+
+    def __init__(self, pool: ArqRedis, channel: str) -> None:
+        self.pool = pool
+        self.channel = channel
+
+    async def enqueue_emails(self, email_ids: list[int]) -> None:
+        for email_id in email_ids:
+            try:
+                await self.pool.enqueue_job(
+                    "deliver_email", email_id, _job_id=email_job_id(email_id)
+                )
+            except Exception:  # noqa: BLE001 - the row stays QUEUED; the sweep re-enqueues it
+                log.exception("enqueue of email %s failed; the outbox sweep will retry", email_id)
+
+    async def publish_events(self, events: list[DomainEvent]) -> None:
+        try:
+            async with self.pool.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.publish(self.channel, event_to_json(event))
+                await pipe.execute()
+        except Exception:  # noqa: BLE001 - subscribers replay from the table by id
+            log.exception("publishing %d events failed", len(events))
+
+
+class EventFeed:
+    """One Redis subscription per process, fanned out to in-process subscriber queues."""
+
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self.redis = redis
+        self.channel = channel
+        self.queues: dict[int, set[asyncio.Queue[DomainEvent]]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self._ready.set()
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self._fan_out(event_from_json(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - reconnect; subscribers fill gaps from the table
+                log.exception("event feed lost its Redis subscription; reconnecting")
+                await asyncio.sleep(1)
+
+    def _fan_out(self, event: DomainEvent) -> None:
+        for queue in self.queues.get(event.organization_id, ()):
+            queue.put_nowait(event)
+
+    @asynccontextmanager
+    async def subscribe(self, organization_id: int) -> AsyncIterator[asyncio.Queue[DomainEvent]]:
+        if self._task is None:
+            self._task = asyncio.create_task(self._listen())
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+        queue: asyncio.Queue[DomainEvent] = asyncio.Queue()
+        self.queues[organization_id].add(queue)
+        try:
+            yield queue
+        finally:
+            self.queues[organization_id].discard(queue)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+
+class Services:
+    """Everything a request needs beyond the database, built once per process."""
+
+    def __init__(self, settings: Settings, pool: ArqRedis) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.feed = EventFeed(pool, events_channel(settings))
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Services:
+        pool = await create_pool(arq_settings(settings), default_queue_name=queue_name(settings))
+        services = cls(settings, pool)
+        runtime.configure(
+            runtime.Runtime(
+                secret_key=settings.effective_secret_key(),
+                public_base_url=settings.public_base_url.rstrip("/"),
+                smtp_from=settings.smtp_from,
+                access_token_minutes=settings.access_token_minutes,
+                dispatcher=RedisDispatcher(pool, events_channel(settings)),
+            )
+        )
+        return services
+
+    async def close(self) -> None:
+        await self.feed.close()
+        await self.pool.aclose()
+
+    def event_feed(self, organization_id: int):  # noqa: ANN201 - async context manager
+        return self.feed.subscribe(organization_id)
+
+    async def rate_limit(self, bucket: str, key: str, per_minute: int | None = None) -> None:
+        """Fixed one-minute window per (bucket, key), shared by every process via Redis."""
+        limit = per_minute or (
+            self.settings.login_rate_per_minute
+            if bucket == "login"
+            else self.settings.public_rate_per_minute
+        )
+        window = int(runtime.now().timestamp() // 60)
+        redis_key = f"{self.settings.redis_namespace}:rate:{bucket}:{key}:{window}"
+        count = await self.pool.incr(redis_key)
+        if count == 1:
+            await self.pool.expire(redis_key, 120)
+        if count > limit:
+            raise RateLimited("too many attempts; try again in a minute")

@@ -1,0 +1,1 @@
+"""arq worker: email delivery, outbox sweep, and time-driven jobs."""

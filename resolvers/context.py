@@ -1,0 +1,96 @@
+"""Who acts, for which organisation: the single place tenant scoping happens.
+
+Every resolver reads and writes through a ``Scope``: ``scope.query(Model)`` is already
+filtered on the caller's organisation and ``scope.get(Model, id)`` answers a foreign id
+exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
+
+from tortoise.queryset import QuerySet
+
+from models.base import TenantModel
+from models.core import ApiScope, Role
+from resolvers.errors import Forbidden, NotFound
+
+M = TypeVar("M", bound=TenantModel)
+
+
+class ActorKind(StrEnum):
+    USER = "USER"
+    API_KEY = "API_KEY"
+    CLIENT = "CLIENT"  # a client answering through a response link
+    STORE = "STORE"  # a store webhook
+    SYSTEM = "SYSTEM"  # cron jobs, CLI
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    id: str | None = None
+    label: str = ""
+    role: Role | None = None
+    scopes: frozenset[ApiScope] = field(default_factory=frozenset)
+
+    @property
+    def can_read(self) -> bool:
+        return self.kind != ActorKind.API_KEY or ApiScope.READ in self.scopes
+
+    @property
+    def can_write(self) -> bool:
+        if self.kind == ActorKind.USER:
+            return self.role in (Role.ADMIN, Role.STAFF)
+        if self.kind == ActorKind.API_KEY:
+            return ApiScope.WRITE in self.scopes
+        return True
+
+    @property
+    def can_subscribe(self) -> bool:
+        return self.kind == ActorKind.USER or ApiScope.SUBSCRIBE in self.scopes
+
+    @property
+    def user_id(self) -> int | None:
+        return int(self.id) if self.kind == ActorKind.USER and self.id else None
+
+
+SYSTEM = Actor(ActorKind.SYSTEM, label="system")
+
+
+@dataclass(frozen=True)
+class Scope:
+    organization_id: int
+    actor: Actor
+
+    def query(self, model: type[M]) -> QuerySet[M]:
+        return model.filter(organization_id=self.organization_id)
+
+    async def get(self, model: type[M], id: int | str | None, *, for_update: bool = False) -> M:
+        """The row of this organisation with that id; a foreign or missing id is NOT_FOUND."""
+        if id is None:
+            raise NotFound(f"{model.__name__} not found", field="id")
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            raise NotFound(f"{model.__name__} {id} not found", field="id") from None
+        qs = self.query(model).filter(id=pk)
+        if for_update:
+            qs = qs.select_for_update()
+        row = await qs.first()
+        if row is None:
+            raise NotFound(f"{model.__name__} {id} not found", field="id")
+        return row
+
+    async def create(self, model: type[M], **values: object) -> M:
+        return await model.create(organization_id=self.organization_id, **values)
+
+    def require_write(self) -> None:
+        if not self.actor.can_write:
+            raise Forbidden("this account may not change data")
+
+
+def system_scope(organization_id: int) -> Scope:
+    return Scope(organization_id, SYSTEM)

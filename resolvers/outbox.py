@@ -1,0 +1,173 @@
+"""The email outbox (SPEC §6): queue in the caller's transaction, deliver in the worker.
+
+Delivery states: QUEUED → SENDING (claimed by one worker with a conditional update) →
+SENT or FAILED; a retryable failure puts the row back to QUEUED for the next attempt.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from email.utils import getaddresses, parseaddr
+
+from tortoise.expressions import F, Q
+
+from models.outbox import EmailStatus, OutboundEmail
+from resolvers.context import Scope, system_scope
+from resolvers.errors import ValidationFailed, WrongState
+from resolvers.events import emit_event
+from resolvers.links import link
+from resolvers.runtime import atomic, current, current_unit, now
+
+RECORD_TYPE = "email"
+
+
+def clean_header(value: str, field: str) -> str:
+    """Header values from user input: refuse line breaks (header injection)."""
+    if "\r" in value or "\n" in value:
+        raise ValidationFailed(f"{field} must not contain line breaks", field=field)
+    return value.strip()
+
+
+def clean_addresses(values: Iterable[str], field: str) -> list[str]:
+    """Validated ``addr@domain`` list (display names dropped), order kept, no duplicates."""
+    cleaned: list[str] = []
+    for raw in values:
+        clean_header(raw, field)
+        for _, address in getaddresses([raw]):
+            if not _is_address(address):
+                raise ValidationFailed(
+                    f"{field}: '{raw}' is not a valid email address", field=field
+                )
+            if address.lower() not in (a.lower() for a in cleaned):
+                cleaned.append(address)
+    return cleaned
+
+
+def _is_address(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and "." in domain and " " not in address and parseaddr(address)[1])
+
+
+def new_message_id() -> str:
+    domain = current().public_base_url.split("//")[-1].split("/")[0].split(":")[0] or "trainhub"
+    return f"<{secrets.token_hex(16)}@{domain}>"
+
+
+async def queue_email(
+    scope: Scope,
+    *,
+    to: Sequence[str],
+    subject: str,
+    html: str,
+    text: str,
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
+    attachment_ids: Sequence[int] = (),
+    kind: str = "",
+    concerns: Sequence[tuple[str, int]] = (),
+) -> OutboundEmail:
+    """Write an email to the outbox inside the current transaction; sent after commit."""
+    recipients = clean_addresses(to, "to")
+    if not recipients:
+        raise ValidationFailed("at least one recipient is required", field="to")
+    email = await scope.create(
+        OutboundEmail,
+        kind=kind,
+        sender=current().smtp_from,
+        to=recipients,
+        cc=clean_addresses(cc, "cc"),
+        bcc=clean_addresses(bcc, "bcc"),
+        subject=clean_header(subject, "subject"),
+        html=html,
+        text=text,
+        attachment_ids=list(attachment_ids),
+        message_id=new_message_id(),
+    )
+    for owner in concerns:
+        await link(scope, owner, (RECORD_TYPE, email.id))
+    current_unit().email_ids.append(email.id)
+    return email
+
+
+async def claim_email(email_id: int, stale_after: timedelta) -> OutboundEmail | None:
+    """Take a row for sending; None when another worker has it or it is already done.
+
+    A row left SENDING by a killed worker becomes claimable again after ``stale_after``.
+    """
+    at = now()
+    claimed = await OutboundEmail.filter(
+        Q(status=EmailStatus.QUEUED)
+        | Q(status=EmailStatus.SENDING, claimed_at__lt=at - stale_after),
+        id=email_id,
+    ).update(status=EmailStatus.SENDING, claimed_at=at, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    return await OutboundEmail.get(id=email_id)
+
+
+async def _finish(email: OutboundEmail, status: EmailStatus, **values: object) -> None:
+    async with atomic():
+        await OutboundEmail.filter(id=email.id).update(
+            status=status, version=F("version") + 1, updated_at=now(), **values
+        )
+        await emit_event(
+            system_scope(email.organization_id),
+            "email.status_changed",
+            RECORD_TYPE,
+            email.id,
+            {
+                "status": status.value,
+                "attempts": email.attempts,
+                "error": values.get("last_error", ""),
+            },
+        )
+
+
+async def mark_sent(email: OutboundEmail, refused: dict[str, str]) -> None:
+    # A partial refusal is still a delivery: the refused addresses are kept on the row.
+    await _finish(
+        email,
+        EmailStatus.SENT,
+        sent_at=now(),
+        refused_recipients=refused,
+        last_error="; ".join(f"{a}: {r}" for a, r in refused.items()),
+    )
+
+
+async def mark_failed(email: OutboundEmail, error: str) -> None:
+    await _finish(email, EmailStatus.FAILED, last_error=error)
+
+
+async def mark_for_retry(email: OutboundEmail, error: str) -> None:
+    await _finish(email, EmailStatus.QUEUED, last_error=error)
+
+
+async def queued_email_ids(older_than: datetime, limit: int = 1000) -> list[int]:
+    """Rows still QUEUED (enqueue lost, Redis restarted) or SENDING past their claim."""
+    return (
+        await OutboundEmail.filter(
+            Q(status=EmailStatus.QUEUED, updated_at__lt=older_than)
+            | Q(status=EmailStatus.SENDING, claimed_at__lt=older_than)
+        )
+        .order_by("id")
+        .limit(limit)
+        .values_list("id", flat=True)
+    )  # type: ignore[return-value]
+
+
+async def retry_failed_email(scope: Scope, email_id: int) -> OutboundEmail:
+    """The dead-letter list's retry: a FAILED email goes back to the queue."""
+    scope.require_write()
+    async with atomic():
+        email = await scope.get(OutboundEmail, email_id, for_update=True)
+        if email.status != EmailStatus.FAILED:
+            raise WrongState(f"only a FAILED email can be retried (it is {email.status})")
+        email.status = EmailStatus.QUEUED
+        email.attempts = 0
+        email.version += 1
+        await email.save()
+        await emit_event(scope, "email.status_changed", RECORD_TYPE, email.id, {"status": "QUEUED"})
+        current_unit().email_ids.append(email.id)
+    return email

@@ -1,0 +1,264 @@
+"""Test harness: a fresh database per run (PostgreSQL by default, SQLite with
+TRAINHUB_TEST_DB=sqlite), real Redis (the local server, or the embedded one on the
+SQLite run), the ASGI app over HTTP/WebSocket, an arq worker, and aiosmtpd servers.
+
+Every test starts from empty tables; each run uses its own database and Redis
+namespace, so parallel runs never see each other's data or jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from tortoise import Tortoise, connections
+
+from app.asgi import create_app
+from app.db import config_for, run_migrations
+from app.embedded import EmbeddedRedis
+from app.settings import Settings
+from jobs.worker import build_worker
+from models.core import ApiScope, Organization, Role, User
+from resolvers import runtime
+from resolvers.auth import issue_access_token
+from resolvers.context import Actor, ActorKind, Scope
+from resolvers.organizations import create_api_key, create_organization, create_user
+from tests.smtp import SmtpServer
+
+BACKEND = os.environ.get("TRAINHUB_TEST_DB", "postgres")
+PG_ADMIN_DSN = os.environ.get("TRAINHUB_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TRAINHUB_TEST_REDIS", "redis://127.0.0.1:6379/0")
+PASSWORD = "correct horse battery"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BACKEND == "sqlite":
+        skip = pytest.mark.skip(reason="PostgreSQL-only behaviour (row locks, real concurrency)")
+        for item in items:
+            if "postgres_only" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tmp_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_var: Path) -> Iterator[str]:
+    if BACKEND == "sqlite":
+        embedded = EmbeddedRedis(tmp_var / "redis.sock")
+        embedded.start()
+        yield embedded.url
+        embedded.stop()
+    else:
+        yield REDIS_URL
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_var: Path) -> AsyncIterator[str]:
+    if BACKEND == "sqlite":
+        yield f"sqlite://{tmp_var / 'test.sqlite3'}"
+        return
+    name = f"trainhub_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await Tortoise.close_connections()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_var: Path, database_url: str, redis_url: str) -> Settings:
+    return Settings(
+        environment="development",
+        var_dir=tmp_var,
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_namespace=f"trainhub-test-{uuid.uuid4().hex[:8]}",
+        smtp_host="127.0.0.1",
+        smtp_port=1,  # each test that sends starts its own SMTP server (fixture smtp)
+        secret_key="test-secret-key-0123456789abcdef",
+        public_base_url="http://testserver",
+        storage_dir=tmp_var / "storage",
+        email_retry_base_seconds=0.05,
+        email_max_attempts=4,
+        login_rate_per_minute=1000,
+        public_rate_per_minute=1000,
+    )
+
+
+@pytest.fixture(scope="session")
+async def migrated(settings: Settings) -> AsyncIterator[None]:
+    """Migrations applied to the empty database: the same ones production runs."""
+    await run_migrations(settings)
+    await Tortoise.init(config=config_for(settings), _enable_global_fallback=True)
+    yield
+    await Tortoise.close_connections()
+
+
+def _table_names() -> list[str]:
+    return [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(migrated: None) -> AsyncIterator[None]:
+    yield
+    conn = connections.get("default")
+    tables = _table_names()
+    if BACKEND == "sqlite":
+        for table in tables:
+            await conn.execute_script(f'DELETE FROM "{table}"')
+    else:
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def app(settings: Settings, migrated: None) -> AsyncIterator[Any]:
+    application = create_app(settings, manage_db=False)
+    async with application.router.lifespan_context(application):
+        yield application
+    runtime.current().clock = runtime.utc_now
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        yield http
+
+
+@dataclass
+class Member:
+    """A user of a test organisation, with a ready access token."""
+
+    user: User
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(
+            self.user.organization_id,
+            Actor(ActorKind.USER, str(self.user.id), self.user.email, role=self.user.role),
+        )
+
+
+@dataclass
+class Tenant:
+    org: Organization
+    admin: Member
+    staff: Member
+    viewer: Member
+
+    async def api_key(self, *scopes: ApiScope) -> str:
+        _, key = await create_api_key(self.org, "test key", scopes)
+        return key
+
+
+async def _make_tenant(name: str) -> Tenant:
+    org = await create_organization(name)
+    members = []
+    for role in (Role.ADMIN, Role.STAFF, Role.VIEWER):
+        email = f"{role.value.lower()}@{org.slug}.test"
+        user = await create_user(org, email, PASSWORD, role=role)
+        members.append(Member(user, issue_access_token(user).token))
+    return Tenant(org, *members)
+
+
+@pytest.fixture
+async def tenant(app: Any) -> Tenant:
+    return await _make_tenant("Org A")
+
+
+@pytest.fixture
+async def other_tenant(app: Any) -> Tenant:
+    return await _make_tenant("Org B")
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_: Member | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """POST a GraphQL document; returns the decoded JSON body (data and errors)."""
+        all_headers = dict(headers or {})
+        if isinstance(as_, Member):
+            all_headers.update(as_.headers)
+        elif isinstance(as_, str):
+            all_headers["Authorization"] = f"Bearer {as_}"
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
+        body: dict[str, Any] = response.json()
+        body["status"] = response.status_code
+        return body
+
+    async def ok(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        body = await self(query, variables, **kw)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]  # type: ignore[no-any-return]
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code", "") for e in body.get("errors") or []]
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+@pytest.fixture
+async def smtp(settings: Settings) -> AsyncIterator[SmtpServer]:
+    """A real aiosmtpd server on loopback; the worker's SMTP settings point at it."""
+    server = SmtpServer()
+    server.start()
+    settings.smtp_port = server.port
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def run_worker(settings: Settings, app: Any) -> Any:
+    """Run an arq worker (burst mode, this event loop) until the queue is drained."""
+
+    async def drain() -> None:
+        worker = build_worker(
+            settings,
+            manage_db=False,
+            burst=True,
+            poll_delay=0.02,
+            handle_signals=False,
+            cron_jobs=[],
+        )
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+
+    return drain
