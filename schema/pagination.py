@@ -1,0 +1,101 @@
+"""Relay-style connections shared by every list: edges/node/cursor, pageInfo, totalCount.
+
+Cursors are opaque offsets within the list's own filter and order; ``first`` is capped
+at ``MAX_PAGE_SIZE`` (SPEC §10). ``totalCount`` costs a COUNT query only when asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from tortoise.queryset import QuerySet
+
+from resolvers.errors import ValidationFailed
+
+MAX_PAGE_SIZE = 100
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """Offset of the row after ``cursor`` (0 without one); a bad cursor is a typed error."""
+    if cursor is None:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "offset" and int(value) >= 0:
+            return int(value) + 1
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ValidationFailed("after: not a cursor of this list", field="after")
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return 20
+    if not 0 <= first <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"first must be between 0 and {MAX_PAGE_SIZE}", field="first")
+    return first
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    node: T
+    cursor: str
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Number of items matching the filter, across all pages.")
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def build_connection(
+    nodes: Sequence[T], offset: int, size: int, more: bool, count: Callable[[], Awaitable[int]]
+) -> Connection[T]:
+    edges = [Edge(node=node, cursor=encode_cursor(offset + i)) for i, node in enumerate(nodes)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=more,
+            has_previous_page=offset > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=count,
+    )
+
+
+async def paginate(
+    queryset: QuerySet[Any],
+    first: int | None,
+    after: str | None,
+    to_node: Callable[[Any], R],
+) -> Connection[R]:
+    """One page of an ordered, already-scoped queryset (one SELECT; COUNT on demand)."""
+    size = page_size(first)
+    offset = decode_cursor(after)
+    rows = await queryset.offset(offset).limit(size + 1)
+    return build_connection(
+        [to_node(row) for row in rows[:size]], offset, size, len(rows) > size, queryset.count
+    )
