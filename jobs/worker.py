@@ -27,10 +27,12 @@ def smtp_config(settings: Settings) -> SmtpConfig:
 
 def functions(settings: Settings) -> list[Any]:
     return [
+        # keep_result=0: a finished job must not stop the sweep from enqueueing its id again.
         func(
             deliver_email,
             timeout=EMAIL_JOB_TIMEOUT_SECONDS,
             max_tries=settings.email_max_attempts + 1,
+            keep_result=0,
         ),
     ]
 
@@ -50,6 +52,7 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["smtp"] = smtp_config(settings)
         ctx["queue_name"] = queue_name(settings)
+        ctx["namespace"] = settings.redis_namespace
         if manage_db:
             await init_db(settings)
             state["services"] = await Services.start(settings)

@@ -2,8 +2,9 @@
 TRAINHUB_TEST_DB=sqlite), real Redis (the local server, or the embedded one on the
 SQLite run), the ASGI app over HTTP/WebSocket, an arq worker, and aiosmtpd servers.
 
-Every test starts from empty tables; each run uses its own database and Redis
-namespace, so parallel runs never see each other's data or jobs.
+Every test starts from empty tables (ids keep growing, so arq job ids never repeat within
+a run); each run uses its own database and Redis namespace, so parallel runs never see
+each other's data or jobs.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ async def clean_tables(migrated: None) -> AsyncIterator[None]:
             await conn.execute_script(f'DELETE FROM "{table}"')
     else:
         quoted = ", ".join(f'"{t}"' for t in tables)
-        await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        await conn.execute_script(f"TRUNCATE {quoted} CASCADE")
 
 
 @pytest.fixture
