@@ -263,3 +263,35 @@ def run_worker(settings: Settings, app: Any) -> Any:
             await worker.close()
 
     return drain
+
+
+@dataclass
+class LiveServer:
+    url: str
+    ws_url: str
+
+
+@pytest.fixture
+async def live_server(app: Any, settings: Settings) -> AsyncIterator[LiveServer]:
+    """The same ASGI app behind a real uvicorn server on a loopback port (browser, WS)."""
+    import asyncio
+
+    import uvicorn
+
+    from tests.smtp import free_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    base_url = runtime.current().public_base_url
+    runtime.current().public_base_url = f"http://127.0.0.1:{port}"
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}")
+    finally:
+        runtime.current().public_base_url = base_url
+        server.should_exit = True
+        await task

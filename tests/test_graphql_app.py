@@ -1,0 +1,166 @@
+"""The GraphQL endpoint's guards: limits, masking, WebSocket protocol, health checks,
+the committed schema, and live events with replay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from app.asgi import create_app
+from app.settings import Settings
+from models.core import ApiScope
+from resolvers import runtime
+from resolvers.events import emit_event
+from schema import printed_schema
+from tests.conftest import GraphQLClient, LiveServer, Tenant, error_codes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_committed_schema_is_current() -> None:
+    committed = (ROOT / "schema.graphql").read_text()
+    assert committed == printed_schema(), "run: trainhub export-schema > schema.graphql"
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).text == "ok"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"database": True, "redis": True}
+
+
+async def test_get_never_runs_operations(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    response = await client.get(
+        "/graphql",
+        params={"query": "{ me { canWrite } }"},
+        headers={**tenant.staff.headers, "accept": "application/json"},
+    )
+    assert response.status_code in (400, 405)
+
+
+async def test_alias_limit(gql: GraphQLClient, tenant: Tenant) -> None:
+    aliases = " ".join(f"a{i}: me {{ canWrite }}" for i in range(16))
+    body = await gql("{ " + aliases + " }", as_=tenant.staff)
+    assert body["errors"] and "aliases" in body["errors"][0]["message"]
+    ok = " ".join(f"a{i}: me {{ canWrite }}" for i in range(15))
+    assert not (await gql("{ " + ok + " }", as_=tenant.staff)).get("errors")
+
+
+async def test_token_limit(gql: GraphQLClient, tenant: Tenant) -> None:
+    body = await gql("{ me { " + "canWrite " * 2100 + "} }", as_=tenant.staff)
+    assert body["errors"] and "token" in body["errors"][0]["message"].lower()
+
+
+@pytest.fixture
+async def production_client(settings: Settings) -> Any:
+    prod = settings.model_copy(update={"environment": "production", "secret_key": "prod-secret-0123456789"})
+    application = create_app(prod, manage_db=False)
+    async with application.router.lifespan_context(application):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+        ) as http:
+            yield GraphQLClient(http)
+    runtime.configure(runtime.Runtime(secret_key=settings.secret_key, public_base_url=settings.public_base_url))
+
+
+async def test_production_masks_unexpected_errors_but_not_user_errors(
+    production_client: GraphQLClient, tenant: Tenant
+) -> None:
+    # User errors stay readable with their code.
+    body = await production_client("{ me { canWrite } }")
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    # Introspection and field suggestions are off.
+    body = await production_client("{ __schema { types { name } } }")
+    assert body["errors"] and "introspection" in body["errors"][0]["message"].lower()
+    body = await production_client("{ mee { canWrite } }")
+    assert "Did you mean" not in body["errors"][0]["message"]
+    # GraphiQL is not served.
+    response = await production_client.http.get("/graphql", headers={"accept": "text/html"})
+    assert "graphiql" not in response.text.lower()
+
+
+async def test_unexpected_error_is_masked_in_production(
+    production_client: GraphQLClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import schema.auth
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(schema.auth.organizations, "list_api_keys", broken)
+    body = await production_client("{ apiKeys { id } }", as_=tenant.admin)
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert "hunter2" not in json.dumps(body)
+
+
+async def test_legacy_graphql_ws_protocol_is_refused(live_server: LiveServer) -> None:
+    async with websockets.connect(
+        f"{live_server.ws_url}/graphql", subprotocols=["graphql-ws"]  # type: ignore[list-item]
+    ) as ws:
+        assert ws.subprotocol is None
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+
+
+async def _subscribe(ws: Any, token: str | None, query: str, variables: dict[str, Any]) -> None:
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"} if token else {}}))
+    ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert ack["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}))
+
+
+EVENTS = "subscription($after: ID) { events(after: $after) { id type recordId payload } }"
+
+
+async def _emit(tenant: Tenant, n: int) -> list[int]:
+    ids = []
+    for i in range(n):
+        async with runtime.atomic():
+            ids.append((await emit_event(tenant.staff.scope, "test.happened", "session", i, {"n": i})).id)
+    return ids
+
+
+async def _next(ws: Any) -> dict[str, Any]:
+    message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert message["type"] == "next", message
+    return message["payload"]["data"]["events"]  # type: ignore[no-any-return]
+
+
+async def test_events_replay_then_live_without_gap_or_duplicate(
+    live_server: LiveServer, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    first = await _emit(tenant, 3)
+    await _emit(other_tenant, 2)  # never visible to tenant A
+    key = await tenant.api_key(ApiScope.SUBSCRIBE)
+    async with websockets.connect(f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await _subscribe(ws, key, EVENTS, {"after": str(first[0])})
+        replayed = [await _next(ws) for _ in range(2)]
+        assert [int(e["id"]) for e in replayed] == first[1:]
+        live = await _emit(tenant, 2)
+        await _emit(other_tenant, 1)
+        received = [await _next(ws) for _ in range(2)]
+        assert [int(e["id"]) for e in received] == live
+        assert received[1]["payload"] == {"n": 1}
+
+
+async def test_subscription_needs_the_subscribe_scope(live_server: LiveServer, tenant: Tenant) -> None:
+    key = await tenant.api_key(ApiScope.READ)
+    async with websockets.connect(f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await _subscribe(ws, key, EVENTS, {})
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert message["type"] == "error" or message["payload"]["errors"]
+        assert "SUBSCRIBE" in json.dumps(message)
+
+
+async def test_websocket_without_valid_credentials_is_rejected(live_server: LiveServer, tenant: Tenant) -> None:
+    async with websockets.connect(f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
