@@ -118,7 +118,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     from jobs.worker import build_worker
 
-    asyncio.run(build_worker(settings).async_run())
+    async def work() -> None:
+        worker = build_worker(settings)  # inside the loop: arq binds to the running loop
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+
+    asyncio.run(work())
 
 
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:

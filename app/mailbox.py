@@ -103,7 +103,9 @@ def routes(directory: Path) -> list[Route]:
         if part is None:
             return HTMLResponse("not found", 404)
         # Links open in the top window so a click goes to the response page itself.
-        content = part.get_content().replace("<head>", "<head><base target='_top'>", 1)
+        content = part.get_content()
+        base = "<base target='_top'>"
+        content = content.replace("<head>", f"<head>{base}", 1) if "<head>" in content else base + content
         return HTMLResponse(content)
 
     return [

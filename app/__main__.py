@@ -1,0 +1,5 @@
+"""``python -m app`` is ``trainhub``."""
+
+from app.cli import main
+
+main()
