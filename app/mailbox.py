@@ -105,7 +105,9 @@ def routes(directory: Path) -> list[Route]:
         # Links open in the top window so a click goes to the response page itself.
         content = part.get_content()
         base = "<base target='_top'>"
-        content = content.replace("<head>", f"<head>{base}", 1) if "<head>" in content else base + content
+        content = (
+            content.replace("<head>", f"<head>{base}", 1) if "<head>" in content else base + content
+        )
         return HTMLResponse(content)
 
     return [

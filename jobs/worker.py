@@ -72,6 +72,7 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
         "max_jobs": 20,
         "keep_result": 3600,
         "job_timeout": 300,
+        "health_check_interval": 20,  # heartbeat read by `arq --check` (compose health check)
     }
 
 

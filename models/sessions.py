@@ -65,7 +65,9 @@ class TrainingSession(TenantModel):
     product_code = fields.CharField(max_length=60, default="", db_index=True)
     location = fields.CharField(max_length=255, default="")
     status = fields.CharEnumField(SessionStatus, max_length=10, default=SessionStatus.DRAFT)
-    owner = fields.ForeignKeyField("core.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    owner = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     owner_id: int | None
     # Kept current in the same transaction as every confirmation change (SPEC §5).
     confirmation_summary = fields.CharEnumField(ConfirmationSummary, max_length=12, null=True)
@@ -79,7 +81,9 @@ class TrainingSession(TenantModel):
 
 
 class SessionSlot(TenantModel):
-    session = fields.ForeignKeyField("training.TrainingSession", related_name="slots", on_delete=fields.CASCADE)
+    session = fields.ForeignKeyField(
+        "training.TrainingSession", related_name="slots", on_delete=fields.CASCADE
+    )
     session_id: int
     position = fields.IntField(default=0)
     date = fields.DateField()
@@ -92,9 +96,13 @@ class SessionSlot(TenantModel):
 
 
 class SessionClient(TenantModel):
-    session = fields.ForeignKeyField("training.TrainingSession", related_name="enrolments", on_delete=fields.CASCADE)
+    session = fields.ForeignKeyField(
+        "training.TrainingSession", related_name="enrolments", on_delete=fields.CASCADE
+    )
     session_id: int
-    client = fields.ForeignKeyField("training.Client", related_name="enrolments", on_delete=fields.CASCADE)
+    client = fields.ForeignKeyField(
+        "training.Client", related_name="enrolments", on_delete=fields.CASCADE
+    )
     client_id: int
     confirmation_state = fields.CharEnumField(
         ConfirmationState, max_length=20, default=ConfirmationState.TO_CONFIRM

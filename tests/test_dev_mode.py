@@ -30,7 +30,9 @@ def dev_server(tmp_path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
     env.update({"VAR_DIR": str(tmp_path / "var"), "SMTP_PORT": str(smtp_port)})
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "dev", "--demo", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     yield f"http://127.0.0.1:{port}", smtp_port, env
     proc.terminate()
@@ -51,19 +53,29 @@ async def test_dev_mode_serves_graphiql_login_and_mailbox(
             await asyncio.sleep(0.1)
         assert (await http.get("/readyz")).json() == {"database": True, "redis": True}
         assert (tmp_path / "var" / "trainhub.sqlite3").exists()
-        assert "graphiql" in (await http.get("/graphql", headers={"accept": "text/html"})).text.lower()
+        assert (
+            "graphiql" in (await http.get("/graphql", headers={"accept": "text/html"})).text.lower()
+        )
 
         login = await http.post(
             "/graphql",
-            json={"query": 'mutation { login(email: "admin@demo.trainhub.test", password: "demo-password") { accessToken } }'},
+            json={
+                "query": 'mutation { login(email: "admin@demo.trainhub.test", password: "demo-password") { accessToken } }'
+            },
         )
         assert login.json()["data"]["login"]["accessToken"]
 
         # Mail sent to the embedded sink is listed and readable, links intact.
         message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = "a@demo.test", "b@client.test", "Dates à confirmer"
+        message["From"], message["To"], message["Subject"] = (
+            "a@demo.test",
+            "b@client.test",
+            "Dates à confirmer",
+        )
         message.set_content("Voir http://127.0.0.1/respond/abc")
-        message.add_alternative('<p><a href="http://127.0.0.1/respond/abc">Répondre</a></p>', subtype="html")
+        message.add_alternative(
+            '<p><a href="http://127.0.0.1/respond/abc">Répondre</a></p>', subtype="html"
+        )
         await aiosmtplib.send(message, hostname="127.0.0.1", port=smtp_port)
         inbox = await http.get("/dev/mailbox/")
         assert "Dates à confirmer" in inbox.text
@@ -78,7 +90,10 @@ async def test_dev_mode_serves_graphiql_login_and_mailbox(
     port = url.rsplit(":", 1)[1]
     second = subprocess.run(
         [sys.executable, "-m", "app", "dev", "--port", port],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert second.returncode != 0
     assert f"port {port} on 127.0.0.1 is already in use" in second.stderr

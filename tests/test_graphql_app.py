@@ -58,14 +58,17 @@ async def test_token_limit(gql: GraphQLClient, tenant: Tenant) -> None:
 
 @pytest.fixture
 async def production_client(settings: Settings) -> Any:
-    prod = settings.model_copy(update={"environment": "production", "secret_key": "prod-secret-0123456789"})
+    prod = settings.model_copy(
+        update={"environment": "production", "secret_key": "prod-secret-0123456789"}
+    )
     application = create_app(prod, manage_db=False)
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
-        ) as http:
-            yield GraphQLClient(http)
-    runtime.configure(runtime.Runtime(secret_key=settings.secret_key, public_base_url=settings.public_base_url))
+    async with application.router.lifespan_context(application), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+    ) as http:
+        yield GraphQLClient(http)
+    runtime.configure(
+        runtime.Runtime(secret_key=settings.secret_key, public_base_url=settings.public_base_url)
+    )
 
 
 async def test_production_masks_unexpected_errors_but_not_user_errors(
@@ -100,7 +103,8 @@ async def test_unexpected_error_is_masked_in_production(
 
 async def test_legacy_graphql_ws_protocol_is_refused(live_server: LiveServer) -> None:
     async with websockets.connect(
-        f"{live_server.ws_url}/graphql", subprotocols=["graphql-ws"]  # type: ignore[list-item]
+        f"{live_server.ws_url}/graphql",
+        subprotocols=["graphql-ws"],  # type: ignore[list-item]
     ) as ws:
         assert ws.subprotocol is None
         with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -109,10 +113,21 @@ async def test_legacy_graphql_ws_protocol_is_refused(live_server: LiveServer) ->
 
 
 async def _subscribe(ws: Any, token: str | None, query: str, variables: dict[str, Any]) -> None:
-    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"} if token else {}}))
+    await ws.send(
+        json.dumps(
+            {
+                "type": "connection_init",
+                "payload": {"Authorization": f"Bearer {token}"} if token else {},
+            }
+        )
+    )
     ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert ack["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}))
+    await ws.send(
+        json.dumps(
+            {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+        )
+    )
 
 
 EVENTS = "subscription($after: ID) { events(after: $after) { id type recordId payload } }"
@@ -122,7 +137,9 @@ async def _emit(tenant: Tenant, n: int) -> list[int]:
     ids = []
     for i in range(n):
         async with runtime.atomic():
-            ids.append((await emit_event(tenant.staff.scope, "test.happened", "session", i, {"n": i})).id)
+            ids.append(
+                (await emit_event(tenant.staff.scope, "test.happened", "session", i, {"n": i})).id
+            )
     return ids
 
 
@@ -138,7 +155,9 @@ async def test_events_replay_then_live_without_gap_or_duplicate(
     first = await _emit(tenant, 3)
     await _emit(other_tenant, 2)  # never visible to tenant A
     key = await tenant.api_key(ApiScope.SUBSCRIBE)
-    async with websockets.connect(f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    async with websockets.connect(
+        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:  # type: ignore[list-item]
         await _subscribe(ws, key, EVENTS, {"after": str(first[0])})
         replayed = [await _next(ws) for _ in range(2)]
         assert [int(e["id"]) for e in replayed] == first[1:]
@@ -149,18 +168,28 @@ async def test_events_replay_then_live_without_gap_or_duplicate(
         assert received[1]["payload"] == {"n": 1}
 
 
-async def test_subscription_needs_the_subscribe_scope(live_server: LiveServer, tenant: Tenant) -> None:
+async def test_subscription_needs_the_subscribe_scope(
+    live_server: LiveServer, tenant: Tenant
+) -> None:
     key = await tenant.api_key(ApiScope.READ)
-    async with websockets.connect(f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    async with websockets.connect(
+        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:  # type: ignore[list-item]
         await _subscribe(ws, key, EVENTS, {})
         message = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert message["type"] == "error" or message["payload"]["errors"]
         assert "SUBSCRIBE" in json.dumps(message)
 
 
-async def test_websocket_without_valid_credentials_is_rejected(live_server: LiveServer, tenant: Tenant) -> None:
-    async with websockets.connect(f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}}))
+async def test_websocket_without_valid_credentials_is_rejected(
+    live_server: LiveServer, tenant: Tenant
+) -> None:
+    async with websockets.connect(
+        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:  # type: ignore[list-item]
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
+        )
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

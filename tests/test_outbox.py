@@ -38,7 +38,9 @@ async def _status(email: OutboundEmail) -> OutboundEmail:
 
 
 async def _event_statuses(email: OutboundEmail) -> Sequence[str]:
-    events = await DomainEvent.filter(type="email.status_changed", record_id=email.id).order_by("id")
+    events = await DomainEvent.filter(type="email.status_changed", record_id=email.id).order_by(
+        "id"
+    )
     return [e.payload["status"] for e in events]
 
 
@@ -48,17 +50,28 @@ async def test_delivers_with_cc_bcc_and_attachments(
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
     (settings.storage_dir / "doc-1").write_bytes(b"%PDF-1.4 programme")
     doc = await Document.create(
-        organization_id=tenant.org.id, filename="programme.pdf", content_type="application/pdf",
-        size=18, sha256="x" * 64, storage_name="doc-1",
+        organization_id=tenant.org.id,
+        filename="programme.pdf",
+        content_type="application/pdf",
+        size=18,
+        sha256="x" * 64,
+        storage_name="doc-1",
     )
     email = await _queue(
-        tenant.staff.scope, cc=["manager@client.test"], bcc=["archive@org.test"], attachment_ids=[doc.id]
+        tenant.staff.scope,
+        cc=["manager@client.test"],
+        bcc=["archive@org.test"],
+        attachment_ids=[doc.id],
     )
     await run_worker()
 
     assert (await _status(email)).status == EmailStatus.SENT
     [received] = smtp.received
-    assert sorted(received.rcpt_tos) == ["alice@client.test", "archive@org.test", "manager@client.test"]
+    assert sorted(received.rcpt_tos) == [
+        "alice@client.test",
+        "archive@org.test",
+        "manager@client.test",
+    ]
     message = received.message
     assert message["To"] == "alice@client.test" and message["Cc"] == "manager@client.test"
     assert message["Bcc"] is None  # blind copy: envelope only
@@ -70,7 +83,9 @@ async def test_delivers_with_cc_bcc_and_attachments(
     assert attachment.get_content() == b"%PDF-1.4 programme"
     assert await _event_statuses(email) == ["SENT"]
     # The email shows on the record it concerns (subpanel "Emails").
-    assert await RecordLink.filter(owner_type="session", owner_id=42, target_type="email", target_id=email.id).exists()
+    assert await RecordLink.filter(
+        owner_type="session", owner_id=42, target_type="email", target_id=email.id
+    ).exists()
 
 
 async def test_451_is_retried_then_delivered_with_the_same_message_id(
@@ -177,7 +192,9 @@ async def test_rolled_back_transaction_leaves_no_email_and_no_event(
 
     with pytest.raises(Boom):
         async with runtime.atomic():
-            await queue_email(tenant.staff.scope, to=["a@client.test"], subject="s", html="h", text="t")
+            await queue_email(
+                tenant.staff.scope, to=["a@client.test"], subject="s", html="h", text="t"
+            )
             from resolvers.events import emit_event
 
             await emit_event(tenant.staff.scope, "test.event", "session", 1, {})

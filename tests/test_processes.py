@@ -85,7 +85,10 @@ def processes(process_env: dict[str, str]) -> Iterator[tuple[str, list[subproces
     port = free_port()
     env = {**os.environ, **process_env}
     procs = [
-        subprocess.Popen([*TRAINHUB, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"], env=env),
+        subprocess.Popen(
+            [*TRAINHUB, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env=env,
+        ),
         subprocess.Popen([*TRAINHUB, "worker"], env=env),
     ]
     yield f"http://127.0.0.1:{port}", procs
@@ -112,7 +115,9 @@ async def test_cli_users_log_in_over_http_and_worker_process_delivers(
     app: Any, processes: tuple[str, list[Any]], process_env: dict[str, str], smtp: SmtpServer
 ) -> None:
     url, _ = processes
-    org = await asyncio.to_thread(run_cli, ["create-org", "Acme Formation", "--slug", "acme"], process_env)
+    org = await asyncio.to_thread(
+        run_cli, ["create-org", "Acme Formation", "--slug", "acme"], process_env
+    )
     assert org.returncode == 0, org.stderr
     user = await asyncio.to_thread(
         run_cli,
@@ -121,18 +126,24 @@ async def test_cli_users_log_in_over_http_and_worker_process_delivers(
     )
     assert user.returncode == 0, user.stderr
     key = await asyncio.to_thread(
-        run_cli, ["create-api-key", "--org", "acme", "--name", "ci", "--scopes", "read,write"], process_env
+        run_cli,
+        ["create-api-key", "--org", "acme", "--name", "ci", "--scopes", "read,write"],
+        process_env,
     )
     assert key.returncode == 0, key.stderr
     api_key = key.stdout.strip().splitlines()[-1]
-    bad = await asyncio.to_thread(run_cli, ["create-user", "--org", "nope", "--email", "x@y.test"], process_env)
+    bad = await asyncio.to_thread(
+        run_cli, ["create-user", "--org", "nope", "--email", "x@y.test"], process_env
+    )
     assert bad.returncode != 0 and "no organisation with slug 'nope'" in bad.stderr
 
     await _wait_ready(url)
     async with httpx.AsyncClient(base_url=url) as http:
         login = await http.post(
             "/graphql",
-            json={"query": 'mutation { login(email: "boss@acme.test", password: "a long enough password") { accessToken } }'},
+            json={
+                "query": 'mutation { login(email: "boss@acme.test", password: "a long enough password") { accessToken } }'
+            },
         )
         token = login.json()["data"]["login"]["accessToken"]
         # Several requests, so both uvicorn worker processes are likely to serve some.
@@ -150,14 +161,16 @@ async def test_cli_users_log_in_over_http_and_worker_process_delivers(
     boss = await User.get(email="boss@acme.test")
     from resolvers.context import Actor, ActorKind, Scope
 
-    scope = Scope(boss.organization_id, Actor(ActorKind.USER, str(boss.id), boss.email, role=boss.role))
+    scope = Scope(
+        boss.organization_id, Actor(ActorKind.USER, str(boss.id), boss.email, role=boss.role)
+    )
     async with runtime.atomic():
-        email = await queue_email(scope, to=["client@acme.test"], subject="Hello", html="<p>Hi</p>", text="Hi")
+        email = await queue_email(
+            scope, to=["client@acme.test"], subject="Hello", html="<p>Hi</p>", text="Hi"
+        )
     for _ in range(300):
         if (await OutboundEmail.get(id=email.id)).status == EmailStatus.SENT:
             break
         await asyncio.sleep(0.1)
     assert (await OutboundEmail.get(id=email.id)).status == EmailStatus.SENT
     assert [r.message["Subject"] for r in smtp.received] == ["Hello"]
-
-
