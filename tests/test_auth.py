@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from models.core import ApiScope
 from tests.conftest import PASSWORD, GraphQLClient, Tenant, error_codes
 
@@ -102,3 +104,37 @@ async def test_foreign_api_key_id_answers_like_a_missing_one(
     ].replace("999999", "N")
     listed = (await gql.ok("{ apiKeys { id } }", as_=other_tenant.admin))["apiKeys"]
     assert listed == []
+
+
+async def test_login_is_rate_limited(gql: GraphQLClient, tenant: Tenant, app: Any) -> None:
+    from resolvers.organizations import create_user
+
+    # A user of its own: the per-minute counter is keyed by client IP and email.
+    await create_user(tenant.org, "limited@org-a.test", PASSWORD)
+    settings = app.state.services.settings
+    limit = settings.login_rate_per_minute
+    settings.login_rate_per_minute = 3
+    try:
+        attempts = [
+            await gql(LOGIN, {"e": "limited@org-a.test", "p": "wrong password!"}) for _ in range(4)
+        ]
+        assert [error_codes(a) for a in attempts] == [["UNAUTHENTICATED"]] * 3 + [["RATE_LIMITED"]]
+        # Even the right password waits for the window to pass.
+        assert error_codes(await gql(LOGIN, {"e": "limited@org-a.test", "p": PASSWORD})) == [
+            "RATE_LIMITED"
+        ]
+    finally:
+        settings.login_rate_per_minute = limit
+
+
+async def test_lists_never_show_another_organisations_rows(
+    gql: GraphQLClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from resolvers import runtime
+    from resolvers.outbox import queue_email
+
+    async with runtime.atomic():
+        await queue_email(tenant.staff.scope, to=["x@client.test"], subject="A", html="a", text="a")
+    mine = await gql.ok("{ emails { subject } }", as_=tenant.staff)
+    theirs = await gql.ok("{ emails { subject } }", as_=other_tenant.staff)
+    assert mine["emails"] == [{"subject": "A"}] and theirs["emails"] == []

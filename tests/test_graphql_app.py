@@ -62,9 +62,12 @@ async def production_client(settings: Settings) -> Any:
         update={"environment": "production", "secret_key": "prod-secret-0123456789"}
     )
     application = create_app(prod, manage_db=False)
-    async with application.router.lifespan_context(application), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=application), base_url="http://testserver"
-    ) as http:
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+        ) as http,
+    ):
         yield GraphQLClient(http)
     runtime.configure(
         runtime.Runtime(secret_key=settings.secret_key, public_base_url=settings.public_base_url)
