@@ -111,6 +111,10 @@ async def test_login_is_rate_limited(gql: GraphQLClient, tenant: Tenant, app: An
 
     # A user of its own: the per-minute counter is keyed by client IP and email.
     await create_user(tenant.org, "limited@org-a.test", PASSWORD)
+    from resolvers import runtime
+
+    frozen = runtime.now()  # one rate window for the whole test (the app fixture resets it)
+    runtime.current().clock = lambda: frozen
     settings = app.state.services.settings
     limit = settings.login_rate_per_minute
     settings.login_rate_per_minute = 3
