@@ -19,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema import auth, outbox, subscriptions
+from schema.execution import FastExecutor
 from schema.errors import should_mask
 
 QUERIES: tuple[type, ...] = (auth.Query, outbox.Query)
@@ -47,6 +48,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=subscriptions.Subscription,
         extensions=extensions,
+        execution_context_class=FastExecutor,
         config=StrawberryConfig(disable_field_suggestions=limits.production),
     )
 
