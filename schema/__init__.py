@@ -19,8 +19,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema import auth, outbox, subscriptions
-from schema.execution import FastExecutor
 from schema.errors import should_mask
+from schema.execution import FastExecutor
 
 QUERIES: tuple[type, ...] = (auth.Query, outbox.Query)
 MUTATIONS: tuple[type, ...] = (auth.Mutation, outbox.Mutation)

@@ -135,7 +135,7 @@ def _normalise(result: Any) -> dict[str, Any]:
                         {
                             "message": e.message,
                             "path": e.path,
-                            "locations": [tuple(l) for l in e.locations or []],
+                            "locations": [tuple(loc) for loc in e.locations or []],
                         }
                         for e in result.errors or []
                     ),
