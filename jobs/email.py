@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import mimetypes
 from dataclasses import dataclass
@@ -78,34 +79,80 @@ async def build_message(email: OutboundEmail, storage_dir: Path) -> EmailMessage
     return message
 
 
-async def send_message(
-    message: EmailMessage, recipients: list[str], smtp: SmtpConfig
-) -> dict[str, str]:
-    """Send over one connection; returns refused recipients (a partial refusal does not raise).
+class SmtpPool:
+    """SMTP connections kept open and reused across deliveries, one transaction at a
+    time each. After a failed transaction the session state is unknown, so that
+    connection is dropped and the next use reconnects."""
 
-    Raises ``PermanentFailure`` for 5xx answers, anything else for retryable trouble.
-    """
-    try:
-        refused, _ = await aiosmtplib.send(
-            message,
-            recipients=recipients,
-            hostname=smtp.host,
-            port=smtp.port,
-            username=smtp.username or None,
-            password=smtp.password or None,
-            start_tls=smtp.starttls,
-            timeout=smtp.timeout,
+    def __init__(self, config: SmtpConfig, size: int = 4) -> None:
+        self.config = config
+        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        for _ in range(size):
+            self._idle.put_nowait(self._client())
+
+    def _client(self) -> aiosmtplib.SMTP:
+        c = self.config
+        return aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            username=c.username or None,
+            password=c.password or None,
+            start_tls=c.starttls,
+            timeout=c.timeout,
         )
-    except aiosmtplib.SMTPRecipientsRefused as exc:
-        answers = {r.recipient: f"{r.code} {r.message}" for r in exc.recipients}
-        if all(r.code >= 500 for r in exc.recipients):
-            raise PermanentFailure(f"all recipients refused: {answers}") from exc
-        raise
-    except aiosmtplib.SMTPResponseException as exc:
-        if exc.code >= 500:
-            raise PermanentFailure(f"{exc.code} {exc.message}") from exc
-        raise
-    return {address: f"{answer.code} {answer.message}" for address, answer in refused.items()}
+
+    async def send(self, message: EmailMessage, recipients: list[str]) -> dict[str, str]:
+        """Refused recipients of a partial refusal (which does not raise).
+
+        Raises ``PermanentFailure`` for 5xx answers, anything else for retryable trouble.
+        """
+        client = await self._idle.get()
+        try:
+            refused = await self._send_on(client, message, recipients)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            client.close()
+            answers = {r.recipient: f"{r.code} {r.message}" for r in exc.recipients}
+            if all(r.code >= 500 for r in exc.recipients):
+                raise PermanentFailure(f"all recipients refused: {answers}") from exc
+            raise
+        except aiosmtplib.SMTPResponseException as exc:
+            client.close()
+            if exc.code >= 500:
+                raise PermanentFailure(f"{exc.code} {exc.message}") from exc
+            raise
+        except BaseException:
+            client.close()
+            raise
+        finally:
+            self._idle.put_nowait(client)
+        return {address: f"{answer.code} {answer.message}" for address, answer in refused.items()}
+
+    @staticmethod
+    async def _send_on(
+        client: aiosmtplib.SMTP, message: EmailMessage, recipients: list[str]
+    ) -> dict[str, Any]:
+        reused = client.is_connected
+        if not reused:
+            await client.connect()
+        try:
+            refused, _ = await client.send_message(message, recipients=recipients)
+        except aiosmtplib.SMTPServerDisconnected:
+            if not reused:
+                raise
+            # The server closed an idle connection since its last use: reconnect once.
+            client.close()
+            await client.connect()
+            refused, _ = await client.send_message(message, recipients=recipients)
+        return refused
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except aiosmtplib.SMTPException:
+                    client.close()
 
 
 def backoff_seconds(attempt: int, base: float) -> float:
@@ -114,6 +161,7 @@ def backoff_seconds(attempt: int, base: float) -> float:
 
 async def deliver_email(ctx: dict[str, Any], email_id: int) -> str:
     smtp: SmtpConfig = ctx["smtp"]
+    pool: SmtpPool = ctx["smtp_pool"]
     email = await outbox.claim_email(
         email_id, stale_after=timedelta(seconds=EMAIL_JOB_TIMEOUT_SECONDS * 2)
     )
@@ -122,7 +170,7 @@ async def deliver_email(ctx: dict[str, Any], email_id: int) -> str:
     recipients = [*email.to, *email.cc, *email.bcc]
     try:
         message = await build_message(email, smtp.storage_dir)
-        refused = await send_message(message, recipients, smtp)
+        refused = await pool.send(message, recipients)
     except PermanentFailure as exc:
         await outbox.mark_failed(email, str(exc))
         return f"failed: {exc}"

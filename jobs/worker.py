@@ -8,7 +8,13 @@ from arq import cron
 from arq.worker import Worker, func
 
 from app.settings import Settings, get_settings
-from jobs.email import EMAIL_JOB_TIMEOUT_SECONDS, SmtpConfig, deliver_email, requeue_stuck_emails
+from jobs.email import (
+    EMAIL_JOB_TIMEOUT_SECONDS,
+    SmtpConfig,
+    SmtpPool,
+    deliver_email,
+    requeue_stuck_emails,
+)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -51,6 +57,7 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["smtp"] = smtp_config(settings)
+        ctx["smtp_pool"] = SmtpPool(ctx["smtp"])
         ctx["queue_name"] = queue_name(settings)
         ctx["namespace"] = settings.redis_namespace
         if manage_db:
@@ -58,6 +65,7 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
             state["services"] = await Services.start(settings)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["smtp_pool"].close()
         if manage_db:
             await state["services"].close()
             await close_db()

@@ -24,6 +24,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: tuple[str, int]  # the client's address: one per SMTP connection
 
 
 @dataclass
@@ -46,7 +47,9 @@ class ScriptedHandler:
         if self.data_answers:
             return self.data_answers.popleft()
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), message, tuple(session.peer))  # type: ignore[arg-type]
+        )
         return "250 Message accepted"
 
 

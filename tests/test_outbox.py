@@ -88,6 +88,22 @@ async def test_delivers_with_cc_bcc_and_attachments(
     ).exists()
 
 
+async def test_deliveries_share_pooled_connections_and_reconnect_after_a_restart(
+    tenant: Tenant, smtp: SmtpServer, run_worker: Any
+) -> None:
+    first = [await _queue(tenant.staff.scope, subject=f"n{i}") for i in range(10)]
+    await run_worker()
+    # Concurrent jobs share the worker's pool of 4 connections.
+    assert len(smtp.received) == 10 and len({r.peer for r in smtp.received}) <= 4
+    smtp.stop()  # drops the pooled connection
+    smtp.start()
+    later = await _queue(tenant.staff.scope, subject="after restart")
+    await run_worker()
+    assert [(await _status(e)).status for e in [*first, later]] == [EmailStatus.SENT] * 11
+    assert (await _status(later)).attempts == 1  # reconnected at once, no retry needed
+    assert smtp.received[-1].message["Subject"] == "after restart"
+
+
 async def test_451_is_retried_then_delivered_with_the_same_message_id(
     tenant: Tenant, smtp: SmtpServer, run_worker: Any
 ) -> None:
