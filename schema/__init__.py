@@ -18,11 +18,11 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import auth, outbox, subscriptions
+from schema import auth, leads, outbox, subscriptions
 from schema.errors import should_mask
 
-QUERIES: tuple[type, ...] = (auth.Query, outbox.Query)
-MUTATIONS: tuple[type, ...] = (auth.Mutation, outbox.Mutation)
+QUERIES: tuple[type, ...] = (auth.Query, outbox.Query, leads.Query)
+MUTATIONS: tuple[type, ...] = (auth.Mutation, outbox.Mutation, leads.Mutation)
 
 
 @dataclass(frozen=True)
