@@ -125,6 +125,6 @@ class MergeJournal(TenantModel):
     duplicate_versions = fields.JSONField(default=dict)
     # [link id, "owner" or "target", the duplicate id it was moved from]
     moved_links = fields.JSONField(default=list)
-    # links deleted because the primary already had the same one: [owner_type, owner_id, target_type, target_id]
+    # links deleted because the primary already had the same one: [id, owner_type, owner_id, target_type, target_id]
     dropped_links = fields.JSONField(default=list)
     undone_at = fields.DatetimeField(null=True)

@@ -186,7 +186,9 @@ async def _move_links(
                 continue
             other_end = (getattr(link, f"{other}_type"), getattr(link, f"{other}_id"))
             if other_end in held:
-                dropped.append([link.owner_type, link.owner_id, link.target_type, link.target_id])
+                dropped.append(
+                    [link.id, link.owner_type, link.owner_id, link.target_type, link.target_id]
+                )
                 await link.delete()
                 continue
             held.add(other_end)
@@ -259,13 +261,14 @@ async def _put_back(
     await RecordLink.bulk_create(
         [
             RecordLink(
+                id=link_id,  # the same row as before the merge
                 organization_id=scope.organization_id,
                 owner_type=owner_type,
                 owner_id=owner_id,
                 target_type=target_type,
                 target_id=target_id,
             )
-            for owner_type, owner_id, target_type, target_id in journal.dropped_links
+            for link_id, owner_type, owner_id, target_type, target_id in journal.dropped_links
         ]
     )
     for duplicate_id in journal.duplicate_ids:

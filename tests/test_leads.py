@@ -17,7 +17,6 @@ from tests.leads_support import (
     LEAD_FIELDS,
     UPSERT,
     create_lead,
-    joined,
     lead_count,
     make_store,
 )
