@@ -16,6 +16,7 @@ from models.records import Document, Note, RecordLink, Task
 from resolvers import runtime
 from resolvers.errors import UserError
 from resolvers.lead_merge import AlreadyMerged, merge_leads
+from resolvers.leads import EDITABLE_FIELDS
 from resolvers.links import link
 from resolvers.outbox import queue_email
 from tests.conftest import GraphQLClient, Member, Tenant, error_codes
@@ -32,10 +33,9 @@ MERGE = """mutation($p: ID!, $d: [ID!]!, $c: [FieldChoiceInput!]) {
     id duplicateIds fieldOrigins { field leadId } primary { id email mobile version } } }"""
 UNDO = "mutation($m: ID!) { undoMerge(mergeId: $m) { id undoneAt primary { id } } }"
 
-LEAD_STATE_FIELDS = (
-    "first_name last_name email office_phone mobile account_name status waitlist_status "
-    "deleted_at merged_into_id email_norm name_norm phone_norm account_norm"
-).split()
+DUPLICATE_KEY_COLUMNS = ("email_norm", "name_norm", "phone_norm", "account_norm")
+# Everything undo must put back (the version moves on: it only ever grows).
+LEAD_STATE_FIELDS = (*EDITABLE_FIELDS, "deleted_at", "merged_into_id", *DUPLICATE_KEY_COLUMNS)
 
 
 def pk(gid: str) -> int:
