@@ -332,3 +332,26 @@ async def test_two_merges_sharing_a_duplicate_one_wins(
     loser_primary = ({ids["primary"], ids["stranger"]} - {winner_primary}).pop()
     assert await MergeJournal.all().count() == 1
     assert await ChangeLogEntry.filter(record_id=loser_primary, action="merge").count() == 0
+
+
+async def test_demo_seed_is_idempotent_and_has_duplicates_to_find(
+    gql: GraphQLClient, app: Any
+) -> None:
+    from app.demo import seed_demo
+    from models.core import Role, User
+    from resolvers.auth import issue_access_token
+
+    org = await seed_demo(lambda _: None)
+    count = await Lead.filter(organization_id=org.id).count()
+    await seed_demo(lambda _: None)
+    assert await Lead.filter(organization_id=org.id).count() == count >= 200
+    admin = await User.get(organization_id=org.id, role=Role.ADMIN)
+    token = issue_access_token(admin).token
+    groups = (await gql.ok("{ duplicateLeadGroups { totalCount } }", as_=token))[
+        "duplicateLeadGroups"
+    ]
+    assert groups["totalCount"] >= 9
+    waitlist = await gql.ok(
+        "{ leads(filter: {waitlistStatuses: [REMOVED]}) { totalCount } }", as_=token
+    )
+    assert waitlist["leads"]["totalCount"] > 0
