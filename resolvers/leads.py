@@ -286,6 +286,8 @@ async def update_lead(scope: Scope, lead_id: int, version: int, changes: Mapping
     await validate_changes(scope, changes)
     async with atomic():
         lead = await get_lead(scope, lead_id, for_update=True)
+        if lead.deleted_at is not None:
+            raise WrongState("this lead is deleted: restore it first", field="id")
         await save_changes(scope, lead, changes, expected_version=version)
     return lead
 

@@ -315,6 +315,10 @@ async def test_duplicate_delete_restore_and_change_log(gql: GraphQLClient, tenan
     assert (await gql.ok(delete, {"id": copy["id"]}, as_=tenant.staff))["deleteLead"]["deletedAt"]
     assert error_codes(await gql(delete, {"id": copy["id"]}, as_=tenant.staff)) == ["WRONG_STATE"]
     assert await lead_count(deleted_at__isnull=True) == 1
+    edit_deleted = await gql(
+        UPDATE_FIELD, {"id": copy["id"], "v": 2, "f": "lastName", "x": "Z"}, as_=tenant.staff
+    )
+    assert error_codes(edit_deleted) == ["WRONG_STATE"]
     assert (await gql.ok(restore, {"id": copy["id"]}, as_=tenant.staff))["restoreLead"][
         "deletedAt"
     ] is None

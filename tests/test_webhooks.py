@@ -6,12 +6,17 @@ import json
 from datetime import timedelta
 
 import httpx
+from strawberry import relay
 
 from models.audit import ChangeLogEntry, DomainEvent
 from models.leads import Lead, WaitlistStatus
 from resolvers import runtime
 from tests.conftest import GraphQLClient, Tenant
 from tests.leads_support import joined, lead_count, make_store, post_event, stamp
+
+
+def lead_gid(pk: int) -> str:
+    return str(relay.GlobalID("Lead", str(pk)))
 
 
 async def test_signed_joined_event_creates_the_lead(
@@ -183,3 +188,21 @@ async def test_store_secret_is_never_readable_and_only_admins_create_stores(
     assert (await gql("{ stores { secret } }", as_=tenant.admin))["errors"]
     body = await gql('mutation { createStore(input: {name: "x"}) { secret } }', as_=tenant.staff)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_events_of_a_merged_customer_go_to_the_lead_it_was_merged_into(
+    gql: GraphQLClient, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    store = await make_store(gql, tenant)
+    first = (await post_event(client, store, joined("M1"))).json()["leadId"]
+    second = (await post_event(client, store, joined("M2"))).json()["leadId"]
+    merge = (
+        """mutation($p: ID!, $d: [ID!]!) { mergeLeads(primaryId: $p, duplicateIds: $d) { id } }"""
+    )
+    await gql.ok(merge, {"p": lead_gid(first), "d": [lead_gid(second)]}, as_=tenant.staff)
+    removed = {"customerId": "M2", "type": "waitlist.removed", "occurredAt": stamp()}
+    response = await post_event(client, store, removed)
+    assert response.json() == {"result": "UPDATED", "leadId": first}
+    assert (await Lead.get(id=first)).waitlist_status == WaitlistStatus.REMOVED
+    merged = await Lead.get(id=second)
+    assert merged.waitlist_status == WaitlistStatus.PENDING and merged.merged_into_id == first
