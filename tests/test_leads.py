@@ -41,6 +41,18 @@ async def _names(gql: GraphQLClient, tenant: Tenant, **variables: Any) -> list[s
     return [edge["node"]["lastName"] for edge in data["leads"]["edges"]]
 
 
+async def test_labels_follow_the_caller_locale(gql: GraphQLClient, tenant: Tenant) -> None:
+    lead = await create_lead(gql, tenant.staff, lastName="Label", waitlistStatus="PENDING")
+    assert (lead["status"]["label"], lead["waitlistStatus"]["label"]) == ("Nouveau", "En attente")
+    english = await gql.ok(
+        LEAD, {"id": lead["id"]}, as_=tenant.staff, headers={"Accept-Language": "en"}
+    )
+    assert (english["lead"]["status"]["label"], english["lead"]["waitlistStatus"]["label"]) == (
+        "New",
+        "Pending",
+    )
+
+
 async def test_upsert_waitlist_entries_per_item_and_idempotent(
     gql: GraphQLClient, tenant: Tenant
 ) -> None:
@@ -440,6 +452,18 @@ async def test_tenant_isolation_of_every_lead_operation(
     client_b = await Client.create(organization_id=other_tenant.org.id, name="B client")
     me = tenant.staff
     assert await _names(gql, tenant) == ["Mine"]
+    foreign_assignee = await gql(
+        "mutation($i: StoreInput!) { createStore(input: $i) { secret } }",
+        {"i": {"name": "x", "defaultAssigneeId": str(other_tenant.staff.user.id)}},
+        as_=tenant.admin,
+    )
+    assert error_codes(foreign_assignee) == ["NOT_FOUND"]
+    foreign_user = await gql(
+        UPDATE_FIELD,
+        {"id": mine["id"], "v": 1, "f": "assignedUserId", "x": str(other_tenant.staff.user.id)},
+        as_=me,
+    )
+    assert error_codes(foreign_user) == ["NOT_FOUND"]
     groups = await gql.ok("{ duplicateLeadGroups { totalCount } }", as_=me)
     assert groups["duplicateLeadGroups"]["totalCount"] == 0
     dups = await gql.ok(
