@@ -3,7 +3,10 @@ conversion, tenant isolation."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 from models.audit import DomainEvent
 from models.leads import Lead
@@ -528,3 +531,31 @@ async def test_tenant_isolation_of_every_lead_operation(
         as_=me,
     )
     assert error_codes(body) == ["NOT_FOUND"]
+
+
+async def test_list_statement_count_does_not_grow_with_the_page(
+    gql: GraphQLClient, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SPEC §12: a page's SQL statements (read from Tortoise's query log) are constant."""
+    query = """{ leads(first: 50) { totalCount edges { node { id lastName status { label }
+      assignedUser { email } } } } }"""
+    users = [tenant.admin.user.id, tenant.staff.user.id, tenant.viewer.user.id]
+
+    async def statements_for_page() -> int:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            await gql.ok(query, as_=tenant.staff)
+        return sum(
+            1 for r in caplog.records if r.getMessage().lstrip().upper().startswith("SELECT")
+        )
+
+    for index in range(2):
+        await create_lead(gql, tenant.staff, lastName=f"L{index}", assignedUserId=str(users[index]))
+    small = await statements_for_page()
+    for index in range(2, 30):
+        await create_lead(
+            gql, tenant.staff, lastName=f"L{index}", assignedUserId=str(users[index % 3])
+        )
+    large = await statements_for_page()
+    # auth lookups + one page SELECT + one COUNT + one batched user load, whatever the size
+    assert 3 <= small == large, (small, large)
