@@ -66,10 +66,18 @@ def new_store_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+MIN_SECRET_LENGTH = 16
+
+
 async def create_store(
-    scope: Scope, name: str, source_system: str, default_assignee_id: int | None
+    scope: Scope,
+    name: str,
+    source_system: str,
+    default_assignee_id: int | None,
+    secret: str | None = None,
 ) -> tuple[Store, str]:
-    """A store and its signing secret, returned this once (administrators only)."""
+    """A store and its signing secret (the one its platform gave, or a new one), returned
+    this once (administrators only)."""
     if scope.actor.role != Role.ADMIN:
         raise Forbidden("only administrators may add a store")
     if not name.strip():
@@ -79,7 +87,11 @@ async def create_store(
             await scope.get(User, default_assignee_id)
         except NotFound:
             raise NotFound("default assignee not found", field="defaultAssigneeId") from None
-    secret = new_store_secret()
+    if secret is not None and not MIN_SECRET_LENGTH <= len(secret.strip()) <= 128:
+        raise ValidationFailed(
+            f"a store secret needs {MIN_SECRET_LENGTH} to 128 characters", field="secret"
+        )
+    secret = secret.strip() if secret else new_store_secret()
     store = await scope.create(
         Store,
         name=name.strip(),

@@ -65,6 +65,7 @@ FIELD_KINDS: dict[str, str] = {name: "text" for name in TEXT_FIELDS} | {
     "lawful_basis_review_date": "date",
 }
 EDITABLE_FIELDS = tuple(FIELD_KINDS)
+MAX_AMOUNT = Decimal(10**12)  # the column holds 14 digits, 2 after the point
 # Set by the store only: a user can never change which store customer a lead stands for.
 STORE_FIELDS = ("store_id", "store_customer_id", "source_system")
 WAITLIST_FIELDS = (
@@ -160,9 +161,10 @@ async def validate_changes(scope: Scope, changes: Mapping[str, Any]) -> None:
     if changes.get("email"):
         clean_addresses([changes["email"]], "email")
     amount = changes.get("opportunity_amount")
-    if amount is not None and (amount < 0 or amount.as_tuple().exponent < -2):
+    if amount is not None and not (0 <= amount < MAX_AMOUNT and amount == round(amount, 2)):
         raise ValidationFailed(
-            "opportunity amount must be ≥ 0 with at most 2 decimals", field="opportunity_amount"
+            "opportunity amount must be between 0 and 999,999,999,999.99 with at most 2 decimals",
+            field="opportunity_amount",
         )
     if changes.get("waitlist_emails_sent", 0) < 0:
         raise ValidationFailed("emails sent cannot be negative", field="waitlist_emails_sent")

@@ -486,6 +486,9 @@ class StoreInput:
     name: str
     source_system: str = ""
     default_assignee_id: strawberry.ID | None = None
+    secret: str | None = strawberry.field(
+        default=None, description="The signing secret set in the store; generated when omitted."
+    )
 
 
 @strawberry.input
@@ -626,6 +629,7 @@ class Mutation:
             input.name,
             input.source_system,
             _int_id(input.default_assignee_id, "defaultAssigneeId"),
+            input.secret,
         )
         return CreatedStore(store=Store.from_row(row), secret=secret)
 

@@ -243,6 +243,13 @@ async def test_update_stale_version_inline_edit_and_read_only_store_fields(
         UPDATE, {"id": lead_id, "v": updated["version"], "i": {"email": "nope"}}, as_=tenant.staff
     )
     assert error_codes(bad_email) == ["VALIDATION_ERROR"]
+    for amount in ("1.505", "-1", "1000000000000"):
+        body = await gql(
+            UPDATE,
+            {"id": lead_id, "v": updated["version"], "i": {"opportunityAmount": amount}},
+            as_=tenant.staff,
+        )
+        assert error_codes(body) == ["VALIDATION_ERROR"], amount
     assert error_codes(
         await gql(
             UPDATE,

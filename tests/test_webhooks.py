@@ -12,7 +12,7 @@ from models.audit import ChangeLogEntry, DomainEvent
 from models.leads import Lead, WaitlistStatus
 from resolvers import runtime
 from tests.conftest import GraphQLClient, Tenant
-from tests.leads_support import joined, lead_count, make_store, post_event, stamp
+from tests.leads_support import StoreKeys, joined, lead_count, make_store, post_event, stamp
 
 
 def lead_gid(pk: int) -> str:
@@ -206,3 +206,22 @@ async def test_events_of_a_merged_customer_go_to_the_lead_it_was_merged_into(
     assert (await Lead.get(id=first)).waitlist_status == WaitlistStatus.REMOVED
     merged = await Lead.get(id=second)
     assert merged.waitlist_status == WaitlistStatus.PENDING and merged.merged_into_id == first
+
+
+async def test_a_store_can_keep_the_secret_its_platform_gave(
+    gql: GraphQLClient, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    create = """mutation($i: StoreInput!) { createStore(input: $i) {
+      secret store { id webhookPath } } }"""
+    short = await gql(create, {"i": {"name": "CM", "secret": "too-short"}}, as_=tenant.admin)
+    assert short["errors"][0]["extensions"] == {"code": "VALIDATION_ERROR", "field": "secret"}
+    given = "cm-platform-secret-0123456789"
+    created = await gql.ok(create, {"i": {"name": "CM", "secret": given}}, as_=tenant.admin)
+    store = created["createStore"]
+    assert store["secret"] == given
+    keys = StoreKeys(
+        store["store"]["id"], int(store["store"]["webhookPath"].rsplit("/", 1)[1]), given
+    )
+    assert (await post_event(client, keys, joined("G1"))).status_code == 200
+    lead = await Lead.get(store_customer_id="G1")
+    assert lead.assigned_user_id is None and lead.status.value == "NEW"
