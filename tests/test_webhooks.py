@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from strawberry import relay
 
+from app import webhooks
 from models.audit import ChangeLogEntry, DomainEvent
 from models.leads import Lead, WaitlistStatus
 from resolvers import runtime
@@ -225,3 +227,16 @@ async def test_a_store_can_keep_the_secret_its_platform_gave(
     assert (await post_event(client, keys, joined("G1"))).status_code == 200
     lead = await Lead.get(store_customer_id="G1")
     assert lead.assigned_user_id is None and lead.status.value == "NEW"
+
+
+async def test_webhook_is_rate_limited_per_store(
+    gql: GraphQLClient, client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "WEBHOOK_RATE_PER_MINUTE", 2)
+    runtime.current().clock = lambda: datetime(
+        2025, 1, 1, 0, 0, 30, tzinfo=UTC
+    )  # one window of its own
+    store = await make_store(gql, tenant)
+    codes = [(await post_event(client, store, joined(f"R{i}"))).status_code for i in range(3)]
+    assert codes == [200, 200, 429]
+    assert await lead_count() == 2
