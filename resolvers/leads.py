@@ -27,6 +27,16 @@ from resolvers.outbox import clean_addresses
 from resolvers.runtime import atomic, now
 
 RECORD_TYPE = "lead"
+EVENT_TYPES = (
+    "lead.created",
+    "lead.updated",
+    "lead.waitlist_status_changed",
+    "lead.merged",
+    "lead.merge_undone",
+    "lead.converted",
+    "lead.deleted",
+    "lead.restored",
+)
 
 TEXT_FIELDS = (
     "first_name",

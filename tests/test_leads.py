@@ -3,10 +3,12 @@ conversion, tenant isolation."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
+from strawberry import relay
 
 from models.audit import DomainEvent
 from models.leads import Lead
@@ -14,6 +16,8 @@ from models.records import Note, RecordLink
 from models.sessions import Client, Contact
 from resolvers import runtime
 from resolvers.links import link
+from schema import build_schema
+from schema.context import Context
 from tests.conftest import GraphQLClient, Tenant, error_codes
 from tests.leads_support import (
     LEAD,
@@ -448,8 +452,6 @@ async def test_conversion_creates_contact_and_client_and_shares_links(
 
 
 def _gid(type_name: str, pk: int) -> str:
-    from strawberry import relay
-
     return str(relay.GlobalID(type_name, str(pk)))
 
 
@@ -566,3 +568,30 @@ async def test_list_statement_count_does_not_grow_with_the_page(
     large = await statements_for_page()
     # auth lookups + one page SELECT + one COUNT + one batched user load, whatever the size
     assert 3 <= small == large, (small, large)
+
+
+async def test_lead_changed_subscription_replays_then_streams_one_lead(
+    app: Any, gql: GraphQLClient, tenant: Tenant
+) -> None:
+    lead = await create_lead(gql, tenant.staff, lastName="Watched")
+    other = await create_lead(gql, tenant.staff, lastName="Other")
+    subscription = """subscription($id: ID, $after: ID) {
+      leadChanged(id: $id, after: $after) { type recordId payload } }"""
+    context = Context(scope=tenant.staff.scope, services=app.state.services)
+    stream = await build_schema().subscribe(
+        subscription, variable_values={"id": lead["id"], "after": "0"}, context_value=context
+    )
+    try:
+        replayed = await asyncio.wait_for(anext(stream), 5)
+        assert replayed.data["leadChanged"]["type"] == "lead.created"
+        for target in (other, lead):
+            await gql.ok(
+                UPDATE_FIELD,
+                {"id": target["id"], "v": 1, "f": "lastName", "x": "Changed"},
+                as_=tenant.staff,
+            )
+        live = (await asyncio.wait_for(anext(stream), 5)).data["leadChanged"]
+        assert live["type"] == "lead.updated" and live["payload"]["fields"] == ["last_name"]
+        assert live["recordId"] == relay.GlobalID.from_id(lead["id"]).node_id
+    finally:
+        await stream.aclose()
