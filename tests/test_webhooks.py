@@ -115,6 +115,8 @@ async def test_bad_signature_unknown_store_stale_and_malformed_store_nothing(
         response = await post_event(client, store, {}, raw=body)
         assert response.status_code == 400, (body, response.text)
         assert reason in response.text, (reason, response.text)
+    huge = json.dumps({**joined("X"), "timestamp": stamp(), "description": "x" * 70_000}).encode()
+    assert (await post_event(client, store, {}, raw=huge)).status_code == 413
     assert await lead_count() == 0
     assert await ChangeLogEntry.filter(record_type="lead").count() == 0
     assert await DomainEvent.filter(record_type="lead").count() == 0
