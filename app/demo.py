@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.demo_leads import seed_demo_leads
 from models.core import Organization, Role, User
 from resolvers.organizations import create_organization, create_user
 
@@ -23,4 +24,5 @@ async def seed_demo(say: Callable[[str], object] = print) -> Organization:
                 org, email, password, role=role, full_name=email.split("@")[0].title()
             )
             say(f"created {role.value.lower()} {email} / {password}")
+    await seed_demo_leads(org, say)
     return org

@@ -12,6 +12,7 @@ APPS: dict[str, list[str]] = {
     "core": ["models.core", "models.audit", "models.outbox", "models.records"],
     "training": ["models.sessions"],
     "confirmation": ["models.confirmation"],
+    "leads": ["models.leads"],
 }
 
 

@@ -3,11 +3,17 @@ the clients enrolled in a session with their date-confirmation state (SPEC ยง4โ€
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import time
 from enum import StrEnum
 
 from tortoise import fields
 
 from models.base import TenantModel
+
+# Tortoise's SQLite backend adapts dates and datetimes but not times (slot start/end):
+# store them in the ISO form its TimeField reads back.
+sqlite3.register_adapter(time, time.isoformat)
 
 
 class SessionStatus(StrEnum):
@@ -49,7 +55,11 @@ class Client(TenantModel):
 
 class Contact(TenantModel):
     client = fields.ForeignKeyField(
-        "training.Client", related_name="contacts", null=True, on_delete=fields.CASCADE
+        "training.Client",
+        related_name="contacts",
+        null=True,
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     client_id: int | None
     first_name = fields.CharField(max_length=100, default="")
@@ -82,7 +92,7 @@ class TrainingSession(TenantModel):
 
 class SessionSlot(TenantModel):
     session = fields.ForeignKeyField(
-        "training.TrainingSession", related_name="slots", on_delete=fields.CASCADE
+        "training.TrainingSession", related_name="slots", on_delete=fields.CASCADE, db_index=True
     )
     session_id: int
     position = fields.IntField(default=0)
@@ -101,7 +111,7 @@ class SessionClient(TenantModel):
     )
     session_id: int
     client = fields.ForeignKeyField(
-        "training.Client", related_name="enrolments", on_delete=fields.CASCADE
+        "training.Client", related_name="enrolments", on_delete=fields.CASCADE, db_index=True
     )
     client_id: int
     confirmation_state = fields.CharEnumField(

@@ -18,7 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import auth, confirmation, documents, outbox, subscriptions, templates
+from schema import auth, confirmation, documents, leads, outbox, subscriptions, templates
 from schema.errors import should_mask
 from schema.execution import FastExecutor
 
@@ -28,6 +28,7 @@ QUERIES: tuple[type, ...] = (
     templates.Query,
     documents.Query,
     confirmation.Query,
+    leads.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
@@ -35,6 +36,7 @@ MUTATIONS: tuple[type, ...] = (
     templates.Mutation,
     documents.Mutation,
     confirmation.Mutation,
+    leads.Mutation,
 )
 
 

@@ -6,11 +6,15 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
+from strawberry import relay
 from strawberry.scalars import JSON
 
 from models.audit import DomainEvent
+from resolvers import leads
 from resolvers.events import events_after
 from schema.context import Info
+from schema.leads import Lead
+from schema.relay import db_id
 
 
 @strawberry.type
@@ -83,3 +87,16 @@ class Subscription:
     ) -> AsyncGenerator[Event, None]:
         async for row in event_stream(info, types, int(after) if after is not None else None):
             yield Event.from_row(row)
+
+    @strawberry.subscription(
+        description="Lead events (created, updated, waitlist status, merged, converted,"
+        " deleted, restored), of one lead when `id` is given; `after` replays as in `events`."
+    )
+    async def lead_changed(
+        self, info: Info, id: relay.GlobalID | None = None, after: strawberry.ID | None = None
+    ) -> AsyncGenerator[Event, None]:
+        wanted = db_id(id, Lead) if id is not None else None
+        start = int(after) if after is not None else None
+        async for row in event_stream(info, list(leads.EVENT_TYPES), start):
+            if wanted is None or row.record_id == wanted:
+                yield Event.from_row(row)

@@ -55,7 +55,9 @@ async def test_migrated_database_has_every_model_column(migrated: None) -> None:
                 "SELECT column_name FROM information_schema.columns WHERE table_name = $1", [table]
             )
             present = {r["column_name"] for r in rows}
-        missing += [f"{table}.{c}" for c in model._meta.fields_db_projection.values() if c not in present]
+        missing += [
+            f"{table}.{c}" for c in model._meta.fields_db_projection.values() if c not in present
+        ]
     assert missing == []
 
 

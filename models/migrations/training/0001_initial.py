@@ -111,6 +111,7 @@ class Migration(migrations.Migration):
                     fields.ForeignKeyField(
                         "training.TrainingSession",
                         source_field="session_id",
+                        db_index=True,
                         db_constraint=True,
                         to_field="id",
                         related_name="slots",
@@ -187,6 +188,7 @@ class Migration(migrations.Migration):
                         "training.Client",
                         source_field="client_id",
                         null=True,
+                        db_index=True,
                         db_constraint=True,
                         to_field="id",
                         related_name="contacts",
@@ -202,7 +204,8 @@ class Migration(migrations.Migration):
             options={"table": "contact", "app": "training", "pk_attr": "id"},
             bases=["TenantModel"],
         ),
-        # Client and Contact reference each other: the FK to Contact is added once it exists.
+        # Client and Contact reference each other: the main contact column is added once
+        # both tables exist (in CREATE TABLE, the unresolved cycle dropped Client's FKs).
         ops.AddField(
             model_name="Client",
             name="main_contact",
@@ -256,6 +259,7 @@ class Migration(migrations.Migration):
                     fields.ForeignKeyField(
                         "training.Client",
                         source_field="client_id",
+                        db_index=True,
                         db_constraint=True,
                         to_field="id",
                         related_name="enrolments",

@@ -1,0 +1,310 @@
+"""Leads benchmark (SPEC §12): list + filter and duplicate detection on 100,000 leads,
+through the resolvers and through GraphQL, against the equivalent raw SQL in the same run.
+
+    .venv/bin/python bench/leads.py [--leads 100000] [--repeat 20]
+
+Creates its own PostgreSQL database (TRAINHUB_BENCH_PG, default the local server),
+applies the migrations, bulk-loads the leads with COPY, prints the ratios and writes
+them under "## Leads" in bench/RESULTS.md; the database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tortoise import Tortoise  # noqa: E402
+
+from app.db import config_for, run_migrations  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from models.leads import LeadStatus, WaitlistStatus  # noqa: E402
+from resolvers import runtime  # noqa: E402
+from resolvers.context import system_scope  # noqa: E402
+from resolvers.lead_duplicates import (  # noqa: E402
+    count_duplicate_groups,
+    duplicate_groups,
+    lead_duplicates,
+)
+from resolvers.leads import LeadFilter, LeadOrder, LeadSort, duplicate_keys, list_leads  # noqa: E402
+from resolvers.organizations import create_organization  # noqa: E402
+from schema import build_schema  # noqa: E402
+from schema.context import Context  # noqa: E402
+from schema.pagination import paginate  # noqa: E402
+
+ADMIN_DSN = os.environ.get("TRAINHUB_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+RESULTS = Path(__file__).with_name("RESULTS.md")
+FIRST = ["Léa", "Hugo", "Chloé", "Louis", "Inès", "Jules", "Manon", "Gabriel", "Zoé", "Arthur"]
+LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy"]
+PRODUCTS = ["PY-101", "JS-200", "SQL-110", "DATA-300", "MGT-050", "UX-120", "OPS-400", "SEC-210"]
+COLUMNS = [
+    "organization_id", "created_at", "updated_at", "version", "first_name", "last_name", "email",
+    "office_phone", "mobile", "fax", "job_title", "department", "account_name", "website",
+    "primary_address", "other_address", "description", "referred_by", "status", "lead_source",
+    "status_description", "lead_source_description", "campaign", "is_waitlist_entry",
+    "waitlist_product_code", "waitlist_date_added", "waitlist_status", "waitlist_order_number",
+    "waitlist_emails_sent", "store_customer_id", "source_system", "lawful_basis",
+    "lawful_basis_source", "email_norm", "name_norm", "phone_norm", "account_norm",
+]  # fmt: skip
+
+LIST_FILTER = LeadFilter(waitlist_statuses=(WaitlistStatus.PENDING,), product_code="PY-101")
+LIST_ORDER = LeadOrder(LeadSort.NAME, descending=False)
+RAW_LIST = """SELECT * FROM lead WHERE organization_id = $1 AND deleted_at IS NULL
+  AND waitlist_status = 'PENDING' AND waitlist_product_code = 'PY-101'
+  ORDER BY last_name, first_name, id LIMIT 51"""
+RAW_LIST_COUNT = """SELECT count(*) FROM lead WHERE organization_id = $1 AND deleted_at IS NULL
+  AND waitlist_status = 'PENDING' AND waitlist_product_code = 'PY-101'"""
+RAW_SEARCH = """SELECT * FROM lead WHERE organization_id = $1 AND deleted_at IS NULL
+  AND (name_norm LIKE '%' || $2 || '%' OR email_norm LIKE '%' || $2 || '%')
+  ORDER BY created_at DESC, id DESC LIMIT 51"""
+GRAPHQL_LIST = """{ leads(filter: {waitlistStatuses: [PENDING], productCode: "PY-101"},
+  orderBy: {field: NAME, descending: false}, first: 50) {
+  totalCount edges { node { id firstName lastName email waitlistProductCode
+  status { value label } waitlistStatus { value } } } } }"""
+RAW_GROUP_PAGE = """WITH live AS (
+    SELECT email_norm, name_norm, phone_norm, account_norm FROM lead
+    WHERE organization_id = $1 AND deleted_at IS NULL),
+  groups AS (
+    SELECT 1 AS reason, email_norm AS k1, '' AS k2 FROM live WHERE email_norm <> ''
+      GROUP BY email_norm HAVING count(*) > 1
+    UNION ALL SELECT 2, name_norm, phone_norm FROM live WHERE name_norm <> '' AND phone_norm <> ''
+      GROUP BY name_norm, phone_norm HAVING count(*) > 1
+    UNION ALL SELECT 3, name_norm, account_norm FROM live WHERE name_norm <> '' AND account_norm <> ''
+      GROUP BY name_norm, account_norm HAVING count(*) > 1)
+  SELECT reason, k1, k2, (SELECT count(*) FROM groups) AS total FROM groups
+  ORDER BY reason, k1, k2 LIMIT 51"""
+# The first page holds only same-email groups (there are more than 51), as in the resolver.
+RAW_GROUP_PAGE_ONLY = """SELECT email_norm AS k1 FROM lead
+  WHERE organization_id = $1 AND deleted_at IS NULL AND email_norm <> ''
+  GROUP BY email_norm HAVING count(*) > 1 ORDER BY email_norm LIMIT 51"""
+RAW_GROUP_MEMBERS = """SELECT * FROM lead WHERE organization_id = $1 AND deleted_at IS NULL AND (
+  email_norm = ANY($2::text[])
+  OR (name_norm, phone_norm) IN (SELECT * FROM unnest($3::text[], $4::text[]))
+  OR (name_norm, account_norm) IN (SELECT * FROM unnest($5::text[], $6::text[]))) ORDER BY id"""
+RAW_DUPLICATES = """SELECT * FROM lead WHERE organization_id = $1 AND deleted_at IS NULL AND id <> $2
+  AND (email_norm = $3 OR (name_norm = $4 AND phone_norm = $5) OR (name_norm = $4 AND account_norm = $6))
+  ORDER BY id LIMIT 100"""
+
+
+def person(i: int) -> tuple[str, str, str, str, str]:
+    """Lead ``i``'s first and last name, email, phone and account (no chance collisions)."""
+    first, last = FIRST[i * 7 % len(FIRST)], LAST[i * 13 % len(LAST)]
+    email = f"{first}.{last}.{i}@exemple.fr".lower()
+    phone = f"01 {i // 10000 % 100:02d} {i // 100 % 100:02d} {i % 100:02d} 00"
+    return first, last, email, phone, f"Société {i % 20000}"
+
+
+def lead_record(org_id: int, i: int, rng: random.Random, now: datetime) -> tuple[Any, ...]:
+    first, last, email, phone, account = person(i)
+    if i and i % 50 == 0:  # the previous lead's email typed again, other case and spaces
+        first, last, email = person(i - 1)[0], person(i - 1)[1], f"  {person(i - 1)[2].upper()} "
+    elif i and i % 70 == 0:  # the previous person again, same phone, other formatting
+        first, last, phone = (
+            person(i - 1)[0],
+            person(i - 1)[1].upper(),
+            "+33 " + person(i - 1)[3][1:],
+        )
+    elif i and i % 90 == 0:  # the previous person again, same company
+        first, last, account = person(i - 1)[0].upper(), person(i - 1)[1], person(i - 1)[4] + " "
+    values = SimpleNamespace(
+        first_name=first,
+        last_name=last,
+        email=email,
+        office_phone=phone,
+        mobile="",
+        account_name=account,
+    )
+    keys = duplicate_keys(values)  # type: ignore[arg-type]
+    created = now - timedelta(minutes=i)
+    return (
+        org_id, created, created, 1, first, last, email, phone, "", "", "", "", account, "", "", "",
+        "", "", rng.choice(list(LeadStatus)).value, "", "", "", "", True, rng.choice(PRODUCTS),
+        created, rng.choice(list(WaitlistStatus)).value, "", rng.randint(0, 3), f"CM-{i}",
+        "CM store", "", "", keys["email_norm"], keys["name_norm"], keys["phone_norm"], keys["account_norm"],
+    )  # fmt: skip
+
+
+async def timed(work: Callable[[], Awaitable[Any]], repeat: int) -> float:
+    """Median seconds of ``repeat`` runs after one warm-up."""
+    await work()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await work()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+async def load(dsn: str, org_id: int, count: int) -> float:
+    rng = random.Random(12)
+    now = datetime.now(UTC)
+    records = [lead_record(org_id, i, rng, now) for i in range(count)]
+    conn = await asyncpg.connect(dsn)
+    try:
+        start = time.perf_counter()
+        await conn.copy_records_to_table("lead", records=records, columns=COLUMNS)
+        await conn.execute("ANALYZE lead")
+        return time.perf_counter() - start
+    finally:
+        await conn.close()
+
+
+async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, float]]:
+    scope = system_scope(org_id)
+    schema = build_schema()
+    raw = await asyncpg.connect(dsn)
+    sample = await raw.fetchrow("SELECT * FROM lead WHERE id = 5000")
+    assert sample is not None
+
+    async def resolver_list() -> None:
+        page = await paginate(list_leads(scope, LIST_FILTER, LIST_ORDER), 50, None, lambda r: r)
+        await page.total_count()
+
+    async def raw_list() -> None:
+        await raw.fetch(RAW_LIST, org_id)
+        await raw.fetchval(RAW_LIST_COUNT, org_id)
+
+    async def graphql_list() -> None:
+        result = await schema.execute(GRAPHQL_LIST, context_value=Context(scope=scope))
+        assert not result.errors, result.errors
+
+    async def resolver_search() -> None:
+        await paginate(
+            list_leads(scope, LeadFilter(search="martin"), LeadOrder()), 50, None, lambda r: r
+        )
+
+    async def raw_search() -> None:
+        await raw.fetch(RAW_SEARCH, org_id, "martin")
+
+    async def resolver_groups() -> None:
+        await duplicate_groups(scope, LeadFilter(), 0, 51)
+        await count_duplicate_groups(scope, LeadFilter())
+
+    async def raw_groups() -> None:
+        page = await raw.fetch(RAW_GROUP_PAGE, org_id)
+        keys = {
+            reason: [(r["k1"], r["k2"]) for r in page if r["reason"] == reason]
+            for reason in (1, 2, 3)
+        }
+        await raw.fetch(
+            RAW_GROUP_MEMBERS,
+            org_id,
+            [k1 for k1, _ in keys[1]],
+            *([k[0] for k in keys[2]], [k[1] for k in keys[2]]),
+            *([k[0] for k in keys[3]], [k[1] for k in keys[3]]),
+        )
+
+    async def resolver_group_page() -> None:
+        await duplicate_groups(scope, LeadFilter(), 0, 51)
+
+    async def raw_group_page() -> None:
+        page = await raw.fetch(RAW_GROUP_PAGE_ONLY, org_id)
+        await raw.fetch(RAW_GROUP_MEMBERS, org_id, [r["k1"] for r in page], [], [], [], [])
+
+    async def resolver_duplicates() -> None:
+        await lead_duplicates(scope, sample["id"])
+
+    async def raw_duplicates() -> None:
+        row = await raw.fetchrow(
+            "SELECT * FROM lead WHERE id = $1 AND organization_id = $2", sample["id"], org_id
+        )
+        await raw.fetch(
+            RAW_DUPLICATES,
+            org_id,
+            row["id"],
+            row["email_norm"],
+            row["name_norm"],
+            row["phone_norm"],
+            row["account_norm"],
+        )
+
+    pairs = [
+        ("list page + totalCount (resolvers)", resolver_list, raw_list),
+        ("list page + totalCount (GraphQL)", graphql_list, raw_list),
+        ("free-text search page (resolvers)", resolver_search, raw_search),
+        ("duplicate groups page (resolvers)", resolver_group_page, raw_group_page),
+        ("duplicate groups page + totalCount (resolvers)", resolver_groups, raw_groups),
+        ("duplicates of one lead (resolvers)", resolver_duplicates, raw_duplicates),
+    ]
+    try:
+        return [
+            (name, await timed(ours, repeat), await timed(theirs, repeat))
+            for name, ours, theirs in pairs
+        ]
+    finally:
+        await raw.close()
+
+
+def write_results(
+    count: int, groups: int, load_seconds: float, rows: list[tuple[str, float, float]]
+) -> str:
+    lines = [
+        "## Leads",
+        "",
+        f"`bench/leads.py`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+        f"PostgreSQL, {count:,} leads ({groups:,} duplicate groups) loaded with COPY in "
+        f"{load_seconds:.2f} s. Median of "
+        "the runs; ratio = ours / raw SQL (1.0 = as fast as the hand-written query).",
+        "",
+        "| operation | ours (ms) | raw SQL (ms) | ratio |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {name} | {ours * 1000:.2f} | {theirs * 1000:.2f} | {ours / theirs:.2f}× |"
+            for name, ours, theirs in rows
+        ),
+        "",
+    ]
+    section = "\n".join(lines)
+    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
+    start = existing.find("## Leads")
+    if start >= 0:
+        end = existing.find("\n## ", start + 1)
+        existing = existing[:start] + existing[end + 1 if end >= 0 else len(existing) :]
+    RESULTS.write_text(existing.rstrip("\n") + "\n\n" + section)
+    return section
+
+
+async def main(count: int, repeat: int) -> None:
+    name = f"trainhub_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        settings = Settings(database_url=dsn, secret_key="bench-secret-key-0123456789")
+        runtime.configure(runtime.Runtime(secret_key=settings.secret_key))
+        await run_migrations(settings)
+        await Tortoise.init(config=config_for(settings), _enable_global_fallback=True)
+        org = await create_organization("Bench")
+        print(f"loading {count:,} leads…", flush=True)
+        load_seconds = await load(dsn, org.id, count)
+        print(f"loaded in {load_seconds:.2f} s; measuring ({repeat} runs each)…", flush=True)
+        groups = await count_duplicate_groups(system_scope(org.id), LeadFilter())
+        print(f"{groups:,} duplicate groups", flush=True)
+        rows = await measure(dsn, org.id, repeat)
+        print(write_results(count, groups, load_seconds, rows))
+    finally:
+        await Tortoise.close_connections()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    asyncio.run(main(args.leads, args.repeat))
