@@ -49,7 +49,11 @@ class Client(TenantModel):
 
 class Contact(TenantModel):
     client = fields.ForeignKeyField(
-        "training.Client", related_name="contacts", null=True, on_delete=fields.CASCADE
+        "training.Client",
+        related_name="contacts",
+        null=True,
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     client_id: int | None
     first_name = fields.CharField(max_length=100, default="")
@@ -79,7 +83,9 @@ class TrainingSession(TenantModel):
 
 
 class SessionSlot(TenantModel):
-    session = fields.ForeignKeyField("training.TrainingSession", related_name="slots", on_delete=fields.CASCADE)
+    session = fields.ForeignKeyField(
+        "training.TrainingSession", related_name="slots", on_delete=fields.CASCADE, db_index=True
+    )
     session_id: int
     position = fields.IntField(default=0)
     date = fields.DateField()
@@ -94,7 +100,9 @@ class SessionSlot(TenantModel):
 class SessionClient(TenantModel):
     session = fields.ForeignKeyField("training.TrainingSession", related_name="enrolments", on_delete=fields.CASCADE)
     session_id: int
-    client = fields.ForeignKeyField("training.Client", related_name="enrolments", on_delete=fields.CASCADE)
+    client = fields.ForeignKeyField(
+        "training.Client", related_name="enrolments", on_delete=fields.CASCADE, db_index=True
+    )
     client_id: int
     confirmation_state = fields.CharEnumField(
         ConfirmationState, max_length=20, default=ConfirmationState.TO_CONFIRM

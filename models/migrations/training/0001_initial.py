@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('version', fields.IntField(default=1)),
-                ('session', fields.ForeignKeyField('training.TrainingSession', source_field='session_id', db_constraint=True, to_field='id', related_name='slots', on_delete=OnDelete.CASCADE)),
+                ('session', fields.ForeignKeyField('training.TrainingSession', source_field='session_id', db_index=True, db_constraint=True, to_field='id', related_name='slots', on_delete=OnDelete.CASCADE)),
                 ('position', fields.IntField(default=0)),
                 ('date', fields.DateField()),
                 ('start_time', fields.TimeField(auto_now=False, auto_now_add=False)),
@@ -61,7 +61,6 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(db_index=True, max_length=200)),
                 ('address', fields.TextField(default='', unique=False)),
                 ('siret', fields.CharField(null=True, max_length=14)),
-                ('main_contact', fields.ForeignKeyField('training.Contact', source_field='main_contact_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
             ],
             options={'table': 'client', 'app': 'training', 'pk_attr': 'id'},
             bases=['TenantModel'],
@@ -74,7 +73,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('version', fields.IntField(default=1)),
-                ('client', fields.ForeignKeyField('training.Client', source_field='client_id', null=True, db_constraint=True, to_field='id', related_name='contacts', on_delete=OnDelete.CASCADE)),
+                ('client', fields.ForeignKeyField('training.Client', source_field='client_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='contacts', on_delete=OnDelete.CASCADE)),
                 ('first_name', fields.CharField(default='', max_length=100)),
                 ('last_name', fields.CharField(db_index=True, max_length=100)),
                 ('email', fields.CharField(default='', max_length=254)),
@@ -83,6 +82,13 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'contact', 'app': 'training', 'pk_attr': 'id'},
             bases=['TenantModel'],
+        ),
+        # Client and Contact reference each other: the main contact column is added once
+        # both tables exist (in CREATE TABLE, the unresolved cycle dropped Client's FKs).
+        ops.AddField(
+            model_name='Client',
+            name='main_contact',
+            field=fields.ForeignKeyField('training.Contact', source_field='main_contact_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
         ),
         ops.CreateModel(
             name='SessionClient',
@@ -93,7 +99,7 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('version', fields.IntField(default=1)),
                 ('session', fields.ForeignKeyField('training.TrainingSession', source_field='session_id', db_constraint=True, to_field='id', related_name='enrolments', on_delete=OnDelete.CASCADE)),
-                ('client', fields.ForeignKeyField('training.Client', source_field='client_id', db_constraint=True, to_field='id', related_name='enrolments', on_delete=OnDelete.CASCADE)),
+                ('client', fields.ForeignKeyField('training.Client', source_field='client_id', db_index=True, db_constraint=True, to_field='id', related_name='enrolments', on_delete=OnDelete.CASCADE)),
                 ('confirmation_state', fields.CharEnumField(default=ConfirmationState.TO_CONFIRM, description='TO_CONFIRM: TO_CONFIRM\nPENDING: PENDING\nACCEPTED: ACCEPTED\nDECLINED: DECLINED\nMANUALLY_VALIDATED: MANUALLY_VALIDATED\nEXPIRED: EXPIRED', enum_type=ConfirmationState, max_length=20)),
                 ('confirmation_sent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('confirmation_deadline', fields.DateField(null=True)),
