@@ -18,11 +18,16 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import auth, outbox, subscriptions
+from schema import auth, clients, node, outbox, sessions, subscriptions
 from schema.errors import should_mask
 
-QUERIES: tuple[type, ...] = (auth.Query, outbox.Query)
-MUTATIONS: tuple[type, ...] = (auth.Mutation, outbox.Mutation)
+QUERIES: tuple[type, ...] = (auth.Query, outbox.Query, node.Query, sessions.Query, clients.Query)
+MUTATIONS: tuple[type, ...] = (
+    auth.Mutation,
+    outbox.Mutation,
+    sessions.Mutation,
+    clients.Mutation,
+)
 
 
 @dataclass(frozen=True)
