@@ -21,7 +21,6 @@ from resolvers.context import Scope
 STATES = (ConfirmationState.TO_CONFIRM, ConfirmationState.ACCEPTED, ConfirmationState.PENDING)
 
 
-
 def _confirmation(state: ConfirmationState, start: date) -> dict[str, Any]:
     sent = datetime.combine(start - timedelta(days=20), time(10), tzinfo=UTC)
     fields: dict[str, Any] = {"confirmation_state": state}
@@ -62,9 +61,12 @@ async def seed_grid(
             for s in range(sessions)
         ]
     )
-    session_ids = await scope.query(TrainingSession).filter(
-        reference__startswith=f"{prefix}-"
-    ).order_by("reference").values_list("id", flat=True)
+    session_ids = (
+        await scope.query(TrainingSession)
+        .filter(reference__startswith=f"{prefix}-")
+        .order_by("reference")
+        .values_list("id", flat=True)
+    )
     await SessionSlot.bulk_create(
         [
             SessionSlot(
@@ -87,9 +89,12 @@ async def seed_grid(
             for c in range(clients_per_session)
         ]
     )
-    client_ids = await scope.query(Client).filter(name__startswith=f"{prefix} client ").order_by(
-        "name"
-    ).values_list("id", flat=True)
+    client_ids = (
+        await scope.query(Client)
+        .filter(name__startswith=f"{prefix} client ")
+        .order_by("name")
+        .values_list("id", flat=True)
+    )
     await Contact.bulk_create(
         [
             Contact(
@@ -105,9 +110,12 @@ async def seed_grid(
     )
     # Each client's first contact (lowest id) becomes its main contact.
     main_contacts: dict[int, int] = {}
-    for contact_id, client_id in await scope.query(Contact).filter(
-        client_id__in=client_ids
-    ).order_by("-id").values_list("id", "client_id"):
+    for contact_id, client_id in (
+        await scope.query(Contact)
+        .filter(client_id__in=client_ids)
+        .order_by("-id")
+        .values_list("id", "client_id")
+    ):
         main_contacts[client_id] = contact_id
     for client_id, contact_id in main_contacts.items():
         await scope.query(Client).filter(id=client_id).update(main_contact_id=contact_id)

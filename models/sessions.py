@@ -11,7 +11,6 @@ from tortoise import fields
 
 from models.base import TenantModel
 
-
 # Tortoise's SQLite backend adapts dates and datetimes but not times (slot start/end):
 # store them in the ISO form its TimeField reads back.
 sqlite3.register_adapter(time, time.isoformat)
@@ -76,7 +75,9 @@ class TrainingSession(TenantModel):
     product_code = fields.CharField(max_length=60, default="", db_index=True)
     location = fields.CharField(max_length=255, default="")
     status = fields.CharEnumField(SessionStatus, max_length=10, default=SessionStatus.DRAFT)
-    owner = fields.ForeignKeyField("core.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    owner = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     owner_id: int | None
     # Kept current in the same transaction as every confirmation change (SPEC §5).
     confirmation_summary = fields.CharEnumField(ConfirmationSummary, max_length=12, null=True)
@@ -105,7 +106,9 @@ class SessionSlot(TenantModel):
 
 
 class SessionClient(TenantModel):
-    session = fields.ForeignKeyField("training.TrainingSession", related_name="enrolments", on_delete=fields.CASCADE)
+    session = fields.ForeignKeyField(
+        "training.TrainingSession", related_name="enrolments", on_delete=fields.CASCADE
+    )
     session_id: int
     client = fields.ForeignKeyField(
         "training.Client", related_name="enrolments", on_delete=fields.CASCADE, db_index=True

@@ -190,8 +190,10 @@ async def _check_references_free(scope: Scope, references: Sequence[str]) -> Non
         if reference in seen:
             raise Conflict(f"reference {reference} is given twice", field="reference")
         seen.add(reference)
-    taken = await scope.query(TrainingSession).filter(reference__in=references).values_list(
-        "reference", flat=True
+    taken = (
+        await scope.query(TrainingSession)
+        .filter(reference__in=references)
+        .values_list("reference", flat=True)
     )
     if taken:
         raise Conflict(f"reference {taken[0]} is already used", field="reference")
@@ -220,7 +222,11 @@ async def _insert_session(scope: Scope, new: NewSession) -> TrainingSession:
     await _insert_slots(scope, session.id, slots)
     await log_action(scope, SESSION, session.id, "create", new_value=session.reference)
     await emit_event(
-        scope, "session.created", SESSION, session.id, {"id": session.id, "reference": session.reference}
+        scope,
+        "session.created",
+        SESSION,
+        session.id,
+        {"id": session.id, "reference": session.reference},
     )
     return session
 
@@ -287,7 +293,11 @@ async def update_session(
         before = await update_versioned(scope, session, changes)
         if await log_changes(scope, SESSION, session.id, before, changes):
             await emit_event(
-                scope, "session.updated", SESSION, session.id, {"id": session.id, "fields": sorted(changes)}
+                scope,
+                "session.updated",
+                SESSION,
+                session.id,
+                {"id": session.id, "fields": sorted(changes)},
             )
     return session
 
@@ -342,7 +352,8 @@ async def _planning_changed(
         session.id,
         {"id": session.id, "slots": _describe(after)},
     )
-    await reset_after_planning_change(scope, session.id)
+    if await reset_after_planning_change(scope, session.id):
+        await session.refresh_from_db(fields=["confirmation_summary"])
 
 
 async def _locked_planning(
@@ -402,11 +413,15 @@ async def update_slot(scope: Scope, slot_id: int, changes: Mapping[str, Any]) ->
         moved = SlotSpec(**{**SlotSpec.of(slot).__dict__, **changes})
         others = [SlotSpec.of(s) for s in current if s.id != slot.id]
         validate_planning([*others, moved], field="slot")
-        await scope.query(SessionSlot).filter(id=slot.id).update(
-            date=moved.date,
-            start_time=stored_time(moved.start_time),
-            end_time=stored_time(moved.end_time),
-            location=moved.location,
+        await (
+            scope.query(SessionSlot)
+            .filter(id=slot.id)
+            .update(
+                date=moved.date,
+                start_time=stored_time(moved.start_time),
+                end_time=stored_time(moved.end_time),
+                location=moved.location,
+            )
         )
         await _planning_changed(scope, session, before)
     return session
@@ -447,9 +462,11 @@ async def _enrolment_targets(
     if len(clients) != len(client_ids):
         missing = sorted(set(client_ids) - {c.id for c in clients})
         raise NotFound(f"client {missing[0]} not found", field="clientId")
-    enrolled = await scope.query(SessionClient).filter(
-        session_id=session.id, client_id__in=list(client_ids)
-    ).values_list("client_id", flat=True)
+    enrolled = (
+        await scope.query(SessionClient)
+        .filter(session_id=session.id, client_id__in=list(client_ids))
+        .values_list("client_id", flat=True)
+    )
     if enrolled:
         raise Conflict(f"client {enrolled[0]} is already in this session", field="clientId")
     return session, clients
@@ -500,15 +517,18 @@ async def remove_client(scope: Scope, session_id: int, client_id: int) -> Traini
     scope.require_write()
     async with atomic():
         session = await scope.get(TrainingSession, session_id, for_update=True)
-        enrolment = await scope.query(SessionClient).filter(
-            session_id=session.id, client_id=client_id
-        ).select_for_update().first()
+        enrolment = (
+            await scope.query(SessionClient)
+            .filter(session_id=session.id, client_id=client_id)
+            .select_for_update()
+            .first()
+        )
         if enrolment is None:
             raise NotFound(f"client {client_id} is not in this session", field="clientId")
         await _refuse_pending(scope, session.id, client_id)
         await enrolment.delete()
-        client_name = await scope.query(Client).filter(id=client_id).first().values_list(
-            "name", flat=True
+        client_name = (
+            await scope.query(Client).filter(id=client_id).first().values_list("name", flat=True)
         )
         await log_action(scope, SESSION, session.id, "client_removed", new_value=client_name)
         await emit_event(

@@ -29,9 +29,7 @@ async def lock_at_version(scope: Scope, model: type[M], id: int, version: int | 
     return row
 
 
-async def update_versioned(
-    scope: Scope, row: M, changes: Mapping[str, Any]
-) -> dict[str, Any]:
+async def update_versioned(scope: Scope, row: M, changes: Mapping[str, Any]) -> dict[str, Any]:
     """Write ``changes`` as one conditional UPDATE … WHERE version = the row's version.
 
     Returns the values before the change (for the change log); updates ``row`` in place.
@@ -44,7 +42,9 @@ async def update_versioned(
         .update(**changes, version=F("version") + 1, updated_at=now())
     )
     if not written:
-        raise StaleVersion(f"{model.__name__} {row.id} was changed meanwhile: reload it", field="version")
+        raise StaleVersion(
+            f"{model.__name__} {row.id} was changed meanwhile: reload it", field="version"
+        )
     for name, value in changes.items():
         setattr(row, name, value)
     row.version += 1

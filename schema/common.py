@@ -19,7 +19,9 @@ class DeleteResult:
 
 def deleted(node_type: type, id: int) -> DeleteResult:
     """The answer of a delete mutation: the record's global ID."""
-    return DeleteResult(id=strawberry.ID(str(relay.GlobalID(node_type.__name__, str(id)))), deleted=True)
+    return DeleteResult(
+        id=strawberry.ID(str(relay.GlobalID(node_type.__name__, str(id)))), deleted=True
+    )
 
 
 def camel(name: str) -> str:

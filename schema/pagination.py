@@ -112,4 +112,6 @@ def paginate_loaded(
     async def count() -> int:
         return len(items)
 
-    return build_connection([to_node(row) for row in page], offset, size, len(items) > offset + size, count)
+    return build_connection(
+        [to_node(row) for row in page], offset, size, len(items) > offset + size, count
+    )

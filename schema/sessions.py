@@ -415,9 +415,7 @@ class Mutation:
         return Session.from_row(row)
 
     @strawberry.mutation(description="Move a slot or change its location.")
-    async def update_session_slot(
-        self, info: Info, id: relay.GlobalID, slot: SlotPatch
-    ) -> Session:
+    async def update_session_slot(self, info: Info, id: relay.GlobalID, slot: SlotPatch) -> Session:
         changes: dict[str, Any] = given_fields(slot, ("date", "start_time", "end_time"))
         if slot.location is not strawberry.UNSET:
             changes["location"] = (slot.location or "").strip()

@@ -31,7 +31,9 @@ CONTACTS = """query($client: ID, $text: String) {
 NODE = "query($id: ID!) { node(id: $id) { id ... on Client { name } ... on Contact { email } } }"
 
 
-async def make_client(gql: GraphQLClient, member: Member, name: str = "Acme", **extra: Any) -> dict[str, Any]:
+async def make_client(
+    gql: GraphQLClient, member: Member, name: str = "Acme", **extra: Any
+) -> dict[str, Any]:
     data = await gql.ok(CREATE_CLIENT, {"input": {"name": name, **extra}}, as_=member)
     return data["createClient"]  # type: ignore[no-any-return]
 
@@ -61,13 +63,33 @@ async def test_create_and_update_client_with_change_log(gql: GraphQLClient, tena
         "siret": "12345678900012",
         "version": 2,
     }
-    log = await ChangeLogEntry.filter(record_type="client").order_by("id").values(
-        "action", "field", "old_value", "new_value", "actor_label"
+    log = (
+        await ChangeLogEntry.filter(record_type="client")
+        .order_by("id")
+        .values("action", "field", "old_value", "new_value", "actor_label")
     )
     assert log == [
-        {"action": "create", "field": "", "old_value": None, "new_value": "Acme", "actor_label": "staff@org-a.test"},
-        {"action": "update", "field": "name", "old_value": "Acme", "new_value": "Acme SA", "actor_label": "staff@org-a.test"},
-        {"action": "update", "field": "address", "old_value": "", "new_value": "1 rue X", "actor_label": "staff@org-a.test"},
+        {
+            "action": "create",
+            "field": "",
+            "old_value": None,
+            "new_value": "Acme",
+            "actor_label": "staff@org-a.test",
+        },
+        {
+            "action": "update",
+            "field": "name",
+            "old_value": "Acme",
+            "new_value": "Acme SA",
+            "actor_label": "staff@org-a.test",
+        },
+        {
+            "action": "update",
+            "field": "address",
+            "old_value": "",
+            "new_value": "1 rue X",
+            "actor_label": "staff@org-a.test",
+        },
     ]
     assert await DomainEvent.filter(type__startswith="client.").values_list("type", flat=True) == [
         "client.created",
@@ -124,7 +146,11 @@ async def test_contacts_and_main_contact(gql: GraphQLClient, tenant: Tenant) -> 
     log = await ChangeLogEntry.filter(record_type="client", field="main_contact_id").values_list(
         "old_value", "new_value"
     )
-    martin_id, durand_id = (await Contact.filter(last_name__in=["Martin", "Durand"]).order_by("id").values_list("id", flat=True))
+    martin_id, durand_id = (
+        await Contact.filter(last_name__in=["Martin", "Durand"])
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     assert (str(martin_id), str(durand_id)) in log
 
     foreign = await gql(SET_MAIN, {"c": acme["id"], "k": stranger["id"]}, as_=tenant.staff)
@@ -154,7 +180,9 @@ async def test_contact_validation_and_unknown_ids(gql: GraphQLClient, tenant: Te
     )
     assert error_codes(no_name) == ["VALIDATION_ERROR"]
     unknown = await gql(
-        CREATE_CONTACT, {"input": {"clientId": "Q2xpZW50Ojk5OTk=", "lastName": "X"}}, as_=tenant.staff
+        CREATE_CONTACT,
+        {"input": {"clientId": "Q2xpZW50Ojk5OTk=", "lastName": "X"}},
+        as_=tenant.staff,
     )
     assert error_codes(unknown) == ["NOT_FOUND"]
     contact_id = (await make_contact(gql, tenant.staff, acme["id"], "Kept"))["id"]
