@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 
 from schema import auth, clients, node, outbox, sessions, subscriptions
 from schema.errors import should_mask
+from schema.execution import FastFieldsExecutionContext
 
 QUERIES: tuple[type, ...] = (auth.Query, outbox.Query, node.Query, sessions.Query, clients.Query)
 MUTATIONS: tuple[type, ...] = (
@@ -53,6 +54,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
         subscription=subscriptions.Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=limits.production),
+        execution_context_class=FastFieldsExecutionContext,
     )
 
 
