@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
+from strawberry.types.nodes import Selection
 from tortoise.expressions import Q
 
 from models.sessions import Client as ClientRow
@@ -16,6 +17,7 @@ from resolvers import clients, dataloaders
 from schema.common import DeleteResult, deleted, given_fields
 from schema.context import Info
 from schema.pagination import Connection, paginate
+from schema.prefetch import below, later, selections_of, with_nodes
 from schema.relay import db_id
 
 if TYPE_CHECKING:
@@ -73,6 +75,8 @@ class Client(relay.Node):
     siret: str | None
     version: int
     main_contact_id: strawberry.Private[int | None]
+    # Set when a list resolver prefetched them (schema/prefetch.py).
+    preloaded_contacts: strawberry.Private[list[Contact] | None] = None
 
     @classmethod
     def from_row(cls, row: ClientRow) -> Client:
@@ -85,25 +89,37 @@ class Client(relay.Node):
             main_contact_id=row.main_contact_id,
         )
 
-    @strawberry.field(description="Contacts of this client, by last then first name.")
-    async def contacts(self, info: Info) -> list[Contact]:
+    async def _load_contacts(self, info: Info) -> list[Contact]:
         rows = await info.context.loader(dataloaders.contacts_by_client).load(self.id)
         return [Contact.from_row(r) for r in rows]
 
+    def _main_of(self, contacts: list[Contact]) -> Contact | None:
+        # The main contact is one of the client's own contacts (set_main_contact checks it).
+        return next((c for c in contacts if c.id == self.main_contact_id), None)
+
+    async def _load_main_contact(self, info: Info) -> Contact | None:
+        return self._main_of(await self._load_contacts(info))
+
+    @strawberry.field(description="Contacts of this client, by last then first name.")
+    def contacts(self, info: Info) -> list[Contact]:
+        if self.preloaded_contacts is not None:
+            return self.preloaded_contacts
+        return later(self._load_contacts(info))  # type: ignore[no-any-return]
+
     @strawberry.field(description="The contact proposals are sent to by default.")
-    async def main_contact(self, info: Info) -> Contact | None:
+    def main_contact(self, info: Info) -> Contact | None:
         if self.main_contact_id is None:
             return None
-        # The main contact is one of the client's own contacts (set_main_contact checks it).
-        rows = await info.context.loader(dataloaders.contacts_by_client).load(self.id)
-        return next((Contact.from_row(r) for r in rows if r.id == self.main_contact_id), None)
+        if self.preloaded_contacts is not None:
+            return self._main_of(self.preloaded_contacts)
+        return later(self._load_main_contact(info))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Sessions this client is enrolled in, by first slot date.")
     async def sessions(self, info: Info) -> list[SessionRef]:
-        from schema.sessions import Session
+        from schema.sessions import session_nodes
 
         rows = await info.context.loader(dataloaders.sessions_by_client).load(self.id)
-        return [Session.from_row(r) for r in rows]
+        return await session_nodes(info, rows, None)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -113,6 +129,25 @@ class Client(relay.Node):
         scope = info.context.require_scope()
         found = {r.id: r for r in await scope.query(ClientRow).filter(id__in=ids)}
         return [cls.from_row(found[i]) if i in found else None for i in ids]
+
+
+async def client_nodes(
+    info: Info, rows: Sequence[ClientRow | None], selections: list[Selection] | None
+) -> list[Client | None]:
+    """Client nodes with their contacts prefetched when the query selects them."""
+    nodes = [Client.from_row(row) if row else None for row in rows]
+    present = [node for node in nodes if node is not None]
+    if below(selections, "contacts") is not None or below(selections, "mainContact") is not None:
+        loader = info.context.loader(dataloaders.contacts_by_client)
+        for node, contacts in zip(
+            present, await loader.load_many([n.id for n in present]), strict=True
+        ):
+            node.preloaded_contacts = [Contact.from_row(c) for c in contacts]
+    return nodes
+
+
+def _row(row: Any) -> Any:
+    return row
 
 
 @strawberry.enum
@@ -186,14 +221,16 @@ class Query:
             text = filter.text.strip()
             qs = qs.filter(Q(name__icontains=text) | Q(siret__icontains=text))
         sign = "-" if order_by == ClientOrder.NAME_DESC else ""
-        return await paginate(
-            qs.order_by(f"{sign}name", f"{sign}id"), first, after, Client.from_row
-        )
+        page = await paginate(qs.order_by(f"{sign}name", f"{sign}id"), first, after, _row)
+        node_selections = below(selections_of(info), "edges", "node")
+        return await with_nodes(page, lambda rows: client_nodes(info, rows, node_selections))
 
     @strawberry.field
     async def client(self, info: Info, id: relay.GlobalID) -> Client:
         scope = info.context.require_scope()
-        return Client.from_row(await scope.get(ClientRow, db_id(id, Client)))
+        row = await scope.get(ClientRow, db_id(id, Client))
+        (node,) = await client_nodes(info, [row], selections_of(info))
+        return node  # type: ignore[return-value]
 
     @strawberry.field
     async def contacts(

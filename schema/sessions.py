@@ -3,12 +3,13 @@ with filters and sort orders, and the planning/enrolment mutations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
 import strawberry
 from strawberry import relay
+from strawberry.types.nodes import Selection
 
 from models.sessions import ConfirmationState as ConfirmationStateModel
 from models.sessions import ConfirmationSummary as ConfirmationSummaryModel
@@ -19,10 +20,11 @@ from models.sessions import TrainingSession
 from resolvers import dataloaders, labels, sessions
 from resolvers.errors import NotFound
 from schema.auth import User
-from schema.clients import Client
+from schema.clients import Client, client_nodes
 from schema.common import DeleteResult, deleted, given_fields
 from schema.context import Info
 from schema.pagination import MAX_PAGE_SIZE, Connection, paginate, paginate_loaded
+from schema.prefetch import below, later, selections_of, with_nodes
 from schema.relay import db_id
 
 SessionStatus = strawberry.enum(SessionStatusModel, name="SessionStatus")
@@ -46,29 +48,30 @@ class ConfirmationSummaryLabel:
 @strawberry.type(description="A session client's date confirmation (SPEC §5).")
 class Confirmation:
     state: ConfirmationState  # type: ignore[valid-type]
+    label: str = strawberry.field(description="The state with its dates, as on the Client tab.")
+    list_value: str = strawberry.field(description="The short value of the sessions list column.")
     sent_at: datetime | None
     deadline: date | None
     answered_at: datetime | None
 
-    @strawberry.field(description="The state with its dates, as shown on the Client tab.")
-    async def label(self, info: Info) -> str:
-        time_zone = "Europe/Paris"
-        if labels.needs_dates(self.state):
-            scope = info.context.require_scope()
-            loader = info.context.loader(dataloaders.organization_time_zone)
-            time_zone = await loader.load(scope.organization_id)
-        return labels.confirmation_state(
-            self.state,
-            info.context.locale,
-            sent_at=self.sent_at,
-            deadline=self.deadline,
-            answered_at=self.answered_at,
-            time_zone=time_zone,
+    @classmethod
+    def of(cls, row: SessionClientRow, locale: str, time_zone: str) -> Confirmation:
+        state = row.confirmation_state
+        return cls(
+            state=state,
+            label=labels.confirmation_state(
+                state,
+                locale,
+                sent_at=row.confirmation_sent_at,
+                deadline=row.confirmation_deadline,
+                answered_at=row.confirmation_answered_at,
+                time_zone=time_zone,
+            ),
+            list_value=labels.confirmation_list_value(state, locale),
+            sent_at=row.confirmation_sent_at,
+            deadline=row.confirmation_deadline,
+            answered_at=row.confirmation_answered_at,
         )
-
-    @strawberry.field(description="The short value of the sessions list column.")
-    def list_value(self, info: Info) -> str:
-        return labels.confirmation_list_value(self.state, info.context.locale)
 
 
 @strawberry.type
@@ -113,35 +116,27 @@ class SessionClient(relay.Node):
     confirmation: Confirmation
     client_id: strawberry.Private[int]
     session_id: strawberry.Private[int]
+    preloaded_client: strawberry.Private[Client | None] = None
 
-    @classmethod
-    def from_row(cls, row: SessionClientRow) -> SessionClient:
-        return cls(
-            id=row.id,
-            version=row.version,
-            confirmation=Confirmation(
-                state=row.confirmation_state,
-                sent_at=row.confirmation_sent_at,
-                deadline=row.confirmation_deadline,
-                answered_at=row.confirmation_answered_at,
-            ),
-            client_id=row.client_id,
-            session_id=row.session_id,
-        )
-
-    @strawberry.field
-    async def client(self, info: Info) -> Client:
+    async def _load_client(self, info: Info) -> Client:
         row = await info.context.loader(dataloaders.clients_by_id).load(self.client_id)
         if row is None:  # deleted meanwhile
             raise NotFound(f"client {self.client_id} not found", field="client")
         return Client.from_row(row)
 
     @strawberry.field
+    def client(self, info: Info) -> Client:
+        if self.preloaded_client is not None:
+            return self.preloaded_client
+        return later(self._load_client(info))  # type: ignore[no-any-return]
+
+    @strawberry.field
     async def session(self, info: Info) -> Session:
         row = await info.context.loader(dataloaders.sessions_by_id).load(self.session_id)
         if row is None:
             raise NotFound(f"session {self.session_id} not found", field="session")
-        return Session.from_row(row)
+        (node,) = await session_nodes(info, [row], None)
+        return node
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -150,7 +145,9 @@ class SessionClient(relay.Node):
         ids = [int(i) for i in node_ids]
         scope = info.context.require_scope()
         found = {r.id: r for r in await scope.query(SessionClientRow).filter(id__in=ids)}
-        return [cls.from_row(found[i]) if i in found else None for i in ids]
+        nodes = await session_client_nodes(info, list(found.values()), None)
+        by_id = {node.id: node for node in nodes}
+        return [by_id.get(i) for i in ids]
 
 
 @strawberry.type
@@ -165,12 +162,18 @@ class Session(relay.Node):
     version: int
     created_at: datetime
     updated_at: datetime
-    status_value: strawberry.Private[SessionStatusModel]
-    summary_value: strawberry.Private[ConfirmationSummaryModel | None]
+    status: SessionStatusLabel
+    confirmation_summary: ConfirmationSummaryLabel | None = strawberry.field(
+        description="The clients' confirmation summary; null without clients."
+    )
     owner_id: strawberry.Private[int | None]
+    # Set when a list resolver prefetched them (schema/prefetch.py).
+    preloaded_slots: strawberry.Private[list[SessionSlot] | None] = None
+    preloaded_clients: strawberry.Private[list[SessionClient] | None] = None
 
     @classmethod
-    def from_row(cls, row: TrainingSession) -> Session:
+    def from_row(cls, row: TrainingSession, locale: str) -> Session:
+        summary = row.confirmation_summary
         return cls(
             id=row.id,
             reference=row.reference,
@@ -182,25 +185,15 @@ class Session(relay.Node):
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
-            status_value=row.status,
-            summary_value=row.confirmation_summary,
+            status=SessionStatusLabel(
+                value=row.status, label=labels.session_status(row.status, locale)
+            ),
+            confirmation_summary=ConfirmationSummaryLabel(
+                value=summary, label=labels.confirmation_summary(summary, locale)
+            )
+            if summary
+            else None,
             owner_id=row.owner_id,
-        )
-
-    @strawberry.field
-    def status(self, info: Info) -> SessionStatusLabel:
-        return SessionStatusLabel(
-            value=self.status_value,
-            label=labels.session_status(self.status_value, info.context.locale),
-        )
-
-    @strawberry.field(description="The clients' confirmation summary; null without clients.")
-    def confirmation_summary(self, info: Info) -> ConfirmationSummaryLabel | None:
-        if self.summary_value is None:
-            return None
-        return ConfirmationSummaryLabel(
-            value=self.summary_value,
-            label=labels.confirmation_summary(self.summary_value, info.context.locale),
         )
 
     @strawberry.field
@@ -210,17 +203,31 @@ class Session(relay.Node):
         row = await info.context.loader(dataloaders.users_by_id).load(self.owner_id)
         return User.from_row(row) if row else None
 
-    @strawberry.field(description="The planning, in date and time order.")
-    async def slots(self, info: Info) -> list[SessionSlot]:
+    async def _load_slots(self, info: Info) -> list[SessionSlot]:
         rows = await info.context.loader(dataloaders.slots_by_session).load(self.id)
         return [SessionSlot.from_row(r, self.location) for r in rows]
 
-    @strawberry.field(description="Enrolled clients, in enrolment order.")
-    async def clients(
-        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = None
+    @strawberry.field(description="The planning, in date and time order.")
+    def slots(self, info: Info) -> list[SessionSlot]:
+        if self.preloaded_slots is not None:
+            return self.preloaded_slots
+        return later(self._load_slots(info))  # type: ignore[no-any-return]
+
+    async def _load_clients(
+        self, info: Info, first: int | None, after: str | None
     ) -> Connection[SessionClient]:
         rows = await info.context.loader(dataloaders.enrolments_by_session).load(self.id)
-        return paginate_loaded(rows, first, after, SessionClient.from_row)
+        node_selections = below(selections_of(info), "edges", "node")
+        nodes = await session_client_nodes(info, rows, node_selections)
+        return paginate_loaded(nodes, first, after, _same)
+
+    @strawberry.field(description="Enrolled clients, in enrolment order.")
+    def clients(
+        self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = None
+    ) -> Connection[SessionClient]:
+        if self.preloaded_clients is not None:
+            return paginate_loaded(self.preloaded_clients, first, after, _same)
+        return later(self._load_clients(info, first, after))  # type: ignore[no-any-return]
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -229,7 +236,75 @@ class Session(relay.Node):
         rows = await info.context.loader(dataloaders.sessions_by_id).load_many(
             [int(i) for i in node_ids]
         )
-        return [cls.from_row(r) if r else None for r in rows]
+        present = await session_nodes(info, [r for r in rows if r is not None], None)
+        by_id = {node.id: node for node in present}
+        return [by_id.get(int(i)) for i in node_ids]
+
+
+def _same(node: Any) -> Any:
+    return node
+
+
+async def session_client_nodes(
+    info: Info, rows: Sequence[SessionClientRow], selections: list[Selection] | None
+) -> list[SessionClient]:
+    """Session client nodes with labels in the caller's locale; their clients (and the
+    clients' contacts) prefetched when the query selects them."""
+    scope = info.context.require_scope()
+    time_zone = await info.context.loader(dataloaders.organization_time_zone).load(
+        scope.organization_id
+    )
+    locale = info.context.locale
+    nodes = [
+        SessionClient(
+            id=row.id,
+            version=row.version,
+            confirmation=Confirmation.of(row, locale, time_zone),
+            client_id=row.client_id,
+            session_id=row.session_id,
+        )
+        for row in rows
+    ]
+    client_selections = below(selections, "client")
+    if client_selections is not None and nodes:
+        loader = info.context.loader(dataloaders.clients_by_id)
+        client_rows = await loader.load_many([node.client_id for node in nodes])
+        for node, client in zip(
+            nodes, await client_nodes(info, client_rows, client_selections), strict=True
+        ):
+            node.preloaded_client = client
+    return nodes
+
+
+async def session_nodes(
+    info: Info, rows: Sequence[TrainingSession], selections: list[Selection] | None
+) -> list[Session]:
+    """Session nodes with their planning and enrolled clients prefetched (one statement
+    per level for all of them) when the query selects those fields."""
+    nodes = [Session.from_row(row, info.context.locale) for row in rows]
+    ids = [node.id for node in nodes]
+    if nodes and below(selections, "slots") is not None:
+        loader = info.context.loader(dataloaders.slots_by_session)
+        for node, slots in zip(nodes, await loader.load_many(ids), strict=True):
+            node.preloaded_slots = [SessionSlot.from_row(s, node.location) for s in slots]
+    client_selections = below(selections, "clients", "edges", "node")
+    if nodes and client_selections is not None:
+        loader = info.context.loader(dataloaders.enrolments_by_session)
+        per_session = await loader.load_many(ids)
+        flat = await session_client_nodes(
+            info, [row for rows in per_session for row in rows], client_selections
+        )
+        position = 0
+        for node, enrolments in zip(nodes, per_session, strict=True):
+            node.preloaded_clients = flat[position : position + len(enrolments)]
+            position += len(enrolments)
+    return nodes
+
+
+async def session_node(info: Info, row: TrainingSession) -> Session:
+    """One session (a query or a mutation's answer) with what the query selects below it."""
+    (node,) = await session_nodes(info, [row], selections_of(info))
+    return node
 
 
 # ---------------------------------------------------------------- inputs
@@ -343,12 +418,14 @@ class Query:
         scope = info.context.require_scope()
         where = filter.to_resolver() if filter else sessions.SessionFilter()
         qs = sessions.sessions_query(scope, where, order_by)
-        return await paginate(qs, first, after, Session.from_row)
+        page = await paginate(qs, first, after, _same)
+        node_selections = below(selections_of(info), "edges", "node")
+        return await with_nodes(page, lambda rows: session_nodes(info, rows, node_selections))
 
     @strawberry.field
     async def session(self, info: Info, id: relay.GlobalID) -> Session:
         scope = info.context.require_scope()
-        return Session.from_row(await scope.get(TrainingSession, _session_id(id)))
+        return await session_node(info, await scope.get(TrainingSession, _session_id(id)))
 
 
 @strawberry.type
@@ -356,7 +433,7 @@ class Mutation:
     @strawberry.mutation
     async def create_session(self, info: Info, input: CreateSessionInput) -> Session:
         row = await sessions.create_session(info.context.require_writer(), input.to_new())
-        return Session.from_row(row)
+        return await session_node(info, row)
 
     @strawberry.mutation(
         description="Scripted bulk creation, all or nothing; a retry with the same "
@@ -368,7 +445,7 @@ class Mutation:
         rows = await sessions.create_sessions(
             info.context.require_writer(), [i.to_new() for i in inputs], idempotency_key
         )
-        return [Session.from_row(r) for r in rows]
+        return await session_nodes(info, rows, selections_of(info))
 
     @strawberry.mutation(description="Partial update; a stale version is refused.")
     async def update_session(self, info: Info, input: UpdateSessionInput) -> Session:
@@ -382,7 +459,7 @@ class Mutation:
         row = await sessions.update_session(
             info.context.require_writer(), _session_id(input.id), input.version, values
         )
-        return Session.from_row(row)
+        return await session_node(info, row)
 
     @strawberry.mutation(description="Refused while a client has a pending date proposal.")
     async def delete_session(self, info: Info, id: relay.GlobalID) -> DeleteResult:
@@ -403,7 +480,7 @@ class Mutation:
             [s.to_spec() for s in slots],
             version,
         )
-        return Session.from_row(row)
+        return await session_node(info, row)
 
     @strawberry.mutation
     async def add_session_slot(
@@ -412,7 +489,7 @@ class Mutation:
         row = await sessions.add_slot(
             info.context.require_writer(), _session_id(session_id), slot.to_spec()
         )
-        return Session.from_row(row)
+        return await session_node(info, row)
 
     @strawberry.mutation(description="Move a slot or change its location.")
     async def update_session_slot(self, info: Info, id: relay.GlobalID, slot: SlotPatch) -> Session:
@@ -422,12 +499,12 @@ class Mutation:
         row = await sessions.update_slot(
             info.context.require_writer(), db_id(id, SessionSlot), changes
         )
-        return Session.from_row(row)
+        return await session_node(info, row)
 
     @strawberry.mutation
     async def remove_session_slot(self, info: Info, id: relay.GlobalID) -> Session:
         row = await sessions.remove_slot(info.context.require_writer(), db_id(id, SessionSlot))
-        return Session.from_row(row)
+        return await session_node(info, row)
 
     @strawberry.mutation
     async def add_client_to_session(
@@ -436,7 +513,8 @@ class Mutation:
         row = await sessions.add_client(
             info.context.require_writer(), _session_id(session_id), db_id(client_id, Client)
         )
-        return SessionClient.from_row(row)
+        (node,) = await session_client_nodes(info, [row], selections_of(info))
+        return node
 
     @strawberry.mutation(
         description="Scripted bulk enrolment, all or nothing; a retry with the same "
@@ -455,7 +533,7 @@ class Mutation:
             [db_id(c, Client) for c in client_ids],
             idempotency_key,
         )
-        return [SessionClient.from_row(r) for r in rows]
+        return await session_client_nodes(info, rows, selections_of(info))
 
     @strawberry.mutation(
         description="Refused (WRONG_STATE) while the client has a pending date proposal."
@@ -466,4 +544,4 @@ class Mutation:
         row = await sessions.remove_client(
             info.context.require_writer(), _session_id(session_id), db_id(client_id, Client)
         )
-        return Session.from_row(row)
+        return await session_node(info, row)
