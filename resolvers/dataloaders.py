@@ -23,24 +23,38 @@ M = TypeVar("M", bound=TenantModel)
 SLOT_ORDER = ("date", "start_time", "position", "id")
 CONTACT_ORDER = ("last_name", "first_name", "id")
 SESSION_ORDER = ("first_date", "reference", "id")
+CLIENT_COLUMNS = ("id", "name", "address", "siret", "version", "main_contact_id")
+CONTACT_COLUMNS = (
+    *("id", "client_id", "first_name", "last_name", "email", "phone", "job_title", "version"),
+)
+SLOT_COLUMNS = ("id", "session_id", "position", "date", "start_time", "end_time", "location")
+ENROLMENT_COLUMNS = (
+    *("id", "session_id", "client_id", "version", "confirmation_state"),
+    *("confirmation_sent_at", "confirmation_deadline", "confirmation_answered_at"),
+)
 
 
-def _by_id(scope: Scope, model: type[M]) -> DataLoader[int, M | None]:
+def _by_id(scope: Scope, model: type[M], columns: Sequence[str] = ()) -> DataLoader[int, M | None]:
+    """``columns``: read only those (the nested fields need them; timestamps cost)."""
+
     async def load(ids: list[int]) -> list[M | None]:
-        found = {row.id: row for row in await scope.query(model).filter(id__in=ids)}
+        query = scope.query(model).filter(id__in=ids)
+        found = {row.id: row for row in await (query.only(*columns) if columns else query)}
         return [found.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
 
 
 def _grouped(
-    scope: Scope, model: type[M], key: str, order: Sequence[str]
+    scope: Scope, model: type[M], key: str, order: Sequence[str], columns: Sequence[str]
 ) -> DataLoader[int, list[M]]:
-    """Rows of ``model`` whose ``key`` column is each requested id, in ``order``."""
+    """Rows of ``model`` whose ``key`` column is each requested id, in ``order``; only
+    ``columns`` are read (partial rows: what the nested fields show, no timestamps)."""
 
     async def load(ids: list[int]) -> list[list[M]]:
         groups: dict[int, list[M]] = defaultdict(list)
-        for row in await scope.query(model).filter(**{f"{key}__in": ids}).order_by(*order):
+        query = scope.query(model).filter(**{f"{key}__in": ids}).order_by(*order)
+        for row in await query.only(*columns):
             groups[getattr(row, key)].append(row)
         return [groups.get(i, []) for i in ids]
 
@@ -52,7 +66,7 @@ def sessions_by_id(scope: Scope) -> DataLoader[int, TrainingSession | None]:
 
 
 def clients_by_id(scope: Scope) -> DataLoader[int, Client | None]:
-    return _by_id(scope, Client)
+    return _by_id(scope, Client, CLIENT_COLUMNS)
 
 
 def users_by_id(scope: Scope) -> DataLoader[int, User | None]:
@@ -60,15 +74,15 @@ def users_by_id(scope: Scope) -> DataLoader[int, User | None]:
 
 
 def slots_by_session(scope: Scope) -> DataLoader[int, list[SessionSlot]]:
-    return _grouped(scope, SessionSlot, "session_id", SLOT_ORDER)
+    return _grouped(scope, SessionSlot, "session_id", SLOT_ORDER, SLOT_COLUMNS)
 
 
 def enrolments_by_session(scope: Scope) -> DataLoader[int, list[SessionClient]]:
-    return _grouped(scope, SessionClient, "session_id", ("id",))
+    return _grouped(scope, SessionClient, "session_id", ("id",), ENROLMENT_COLUMNS)
 
 
 def contacts_by_client(scope: Scope) -> DataLoader[int, list[Contact]]:
-    return _grouped(scope, Contact, "client_id", CONTACT_ORDER)
+    return _grouped(scope, Contact, "client_id", CONTACT_ORDER, CONTACT_COLUMNS)
 
 
 def sessions_by_client(scope: Scope) -> DataLoader[int, list[TrainingSession]]:

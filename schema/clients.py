@@ -15,9 +15,9 @@ from models.sessions import Client as ClientRow
 from models.sessions import Contact as ContactRow
 from resolvers import clients, dataloaders
 from schema.common import DeleteResult, deleted, given_fields
-from schema.context import Info
+from schema.context import Context, Info
 from schema.pagination import Connection, paginate
-from schema.prefetch import below, later, selections_of, with_nodes
+from schema.prefetch import Deferred, below, selections_of, with_nodes
 from schema.relay import db_id
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Contact(relay.Node):
         if self.client_id is None:
             return None
         row = await info.context.loader(dataloaders.clients_by_id).load(self.client_id)
-        return Client.from_row(row) if row else None
+        return Client.from_row(row, info.context) if row else None
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -74,45 +74,39 @@ class Client(relay.Node):
     address: str
     siret: str | None
     version: int
+    contacts: list[Contact] | Deferred[list[Contact]] = strawberry.field(
+        graphql_type=list[Contact], description="Contacts of this client, by last then first name."
+    )
+    main_contact: Contact | None | Deferred[Contact | None] = strawberry.field(
+        graphql_type=Contact | None, description="The contact proposals are sent to by default."
+    )
     main_contact_id: strawberry.Private[int | None]
-    # Set when a list resolver prefetched them (schema/prefetch.py).
-    preloaded_contacts: strawberry.Private[list[Contact] | None] = None
 
     @classmethod
-    def from_row(cls, row: ClientRow) -> Client:
+    def from_row(cls, row: ClientRow, context: Context) -> Client:
+        """The client; its contacts load on demand unless ``preload_contacts`` sets them."""
+
+        async def load_contacts() -> list[Contact]:
+            rows = await context.loader(dataloaders.contacts_by_client).load(row.id)
+            return [Contact.from_row(r) for r in rows]
+
+        async def load_main_contact() -> Contact | None:
+            return _main_of(row.main_contact_id, await load_contacts())
+
         return cls(
             id=row.id,
             name=row.name,
             address=row.address,
             siret=row.siret,
             version=row.version,
+            contacts=Deferred(load_contacts),
+            main_contact=Deferred(load_main_contact) if row.main_contact_id else None,
             main_contact_id=row.main_contact_id,
         )
 
-    async def _load_contacts(self, info: Info) -> list[Contact]:
-        rows = await info.context.loader(dataloaders.contacts_by_client).load(self.id)
-        return [Contact.from_row(r) for r in rows]
-
-    def _main_of(self, contacts: list[Contact]) -> Contact | None:
-        # The main contact is one of the client's own contacts (set_main_contact checks it).
-        return next((c for c in contacts if c.id == self.main_contact_id), None)
-
-    async def _load_main_contact(self, info: Info) -> Contact | None:
-        return self._main_of(await self._load_contacts(info))
-
-    @strawberry.field(description="Contacts of this client, by last then first name.")
-    def contacts(self, info: Info) -> list[Contact]:
-        if self.preloaded_contacts is not None:
-            return self.preloaded_contacts
-        return later(self._load_contacts(info))  # type: ignore[no-any-return]
-
-    @strawberry.field(description="The contact proposals are sent to by default.")
-    def main_contact(self, info: Info) -> Contact | None:
-        if self.main_contact_id is None:
-            return None
-        if self.preloaded_contacts is not None:
-            return self._main_of(self.preloaded_contacts)
-        return later(self._load_main_contact(info))  # type: ignore[no-any-return]
+    def preload_contacts(self, contacts: list[Contact]) -> None:
+        self.contacts = contacts
+        self.main_contact = _main_of(self.main_contact_id, contacts)
 
     @strawberry.field(description="Sessions this client is enrolled in, by first slot date.")
     async def sessions(self, info: Info) -> list[SessionRef]:
@@ -128,21 +122,26 @@ class Client(relay.Node):
         ids = [int(i) for i in node_ids]
         scope = info.context.require_scope()
         found = {r.id: r for r in await scope.query(ClientRow).filter(id__in=ids)}
-        return [cls.from_row(found[i]) if i in found else None for i in ids]
+        return [cls.from_row(found[i], info.context) if i in found else None for i in ids]
+
+
+def _main_of(main_contact_id: int | None, contacts: list[Contact]) -> Contact | None:
+    # The main contact is one of the client's own contacts (set_main_contact checks it).
+    return next((c for c in contacts if c.id == main_contact_id), None)
 
 
 async def client_nodes(
     info: Info, rows: Sequence[ClientRow | None], selections: list[Selection] | None
 ) -> list[Client | None]:
     """Client nodes with their contacts prefetched when the query selects them."""
-    nodes = [Client.from_row(row) if row else None for row in rows]
+    nodes = [Client.from_row(row, info.context) if row else None for row in rows]
     present = [node for node in nodes if node is not None]
     if below(selections, "contacts") is not None or below(selections, "mainContact") is not None:
         loader = info.context.loader(dataloaders.contacts_by_client)
         for node, contacts in zip(
             present, await loader.load_many([n.id for n in present]), strict=True
         ):
-            node.preloaded_contacts = [Contact.from_row(c) for c in contacts]
+            node.preload_contacts([Contact.from_row(c) for c in contacts])
     return nodes
 
 
@@ -268,7 +267,9 @@ class Mutation:
     @strawberry.mutation
     async def create_client(self, info: Info, input: CreateClientInput) -> Client:
         values = given_fields(input, CLIENT_INPUT_FIELDS, nullable=("siret",))
-        return Client.from_row(await clients.create_client(info.context.require_writer(), values))
+        return Client.from_row(
+            await clients.create_client(info.context.require_writer(), values), info.context
+        )
 
     @strawberry.mutation(description="Partial update; a stale version is refused.")
     async def update_client(self, info: Info, input: UpdateClientInput) -> Client:
@@ -276,7 +277,7 @@ class Mutation:
         row = await clients.update_client(
             info.context.require_writer(), db_id(input.id, Client), input.version, values
         )
-        return Client.from_row(row)
+        return Client.from_row(row, info.context)
 
     @strawberry.mutation(description="Refused while the client is enrolled in a session.")
     async def delete_client(self, info: Info, id: relay.GlobalID) -> DeleteResult:
@@ -313,4 +314,4 @@ class Mutation:
         row = await clients.set_main_contact(
             info.context.require_writer(), db_id(client_id, Client), db_id(contact_id, Contact)
         )
-        return Client.from_row(row)
+        return Client.from_row(row, info.context)

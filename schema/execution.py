@@ -1,14 +1,19 @@
-"""A faster execution path for plain-attribute leaf fields (SPEC §12).
+"""A faster execution path for plain data (SPEC §12).
 
 graphql-core spends ~20 µs on every field: it builds a ResolveInfo, calls the resolver
-through strawberry's wrapper and completes the value generically. For a leaf field that
-strawberry resolves as a plain attribute (no resolver, no arguments, no field
-extensions: its resolver is strawberry's "basic" ``getattr``), and for the Relay ``id``
-of a ``Node`` that keeps strawberry's default ``resolve_id``/``resolve_typename``, the
-result is fully determined by the attribute and the type's serializer. This executor
-computes exactly that directly. Anything unusual (a null in a non-null field, a value
-the serializer refuses, an exception, middleware) falls back to graphql-core's own path,
-which then reports the error with the usual semantics.
+through strawberry's wrapper, and completes the value generically. Most of a nested
+list is plain data: fields strawberry resolves as a bare attribute read (no resolver, no
+arguments, no field extensions) and the Relay ``id`` of nodes that keep strawberry's
+default ``resolve_id``/``resolve_typename``. When a field and everything selected below
+it are such fields, this executor reads the attributes and serializes the leaves
+directly, producing what graphql-core would: same keys (aliases, fragments, skip/include
+are applied by graphql-core's own field collection), same order, same serialized values.
+
+Anything that is not plain data in the value itself — an awaitable (a ``Deferred`` not
+prefetched), a null in a non-null position, a value a scalar refuses, a failing
+``is_type_of`` — makes the fast path give up for that field *before* anything is
+written, and graphql-core's regular path then executes it with its usual semantics
+(errors, null propagation). Reading attributes has no side effects, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from typing import Any
 
 from graphql import (
     GraphQLField,
-    GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     Undefined,
     is_leaf_type,
 )
@@ -29,10 +35,10 @@ from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-# Cached per GraphQLField: how to read its value fast, or None for the regular path.
 Reader = Callable[[Any], Any]
-_PLAN_KEY = "trainhub-fast-reader"
-_NO_PLAN = object()
+_READER = "trainhub-plain-reader"  # cached per GraphQLField in its extensions
+_UNSET = object()
+_GIVE_UP = object()
 
 
 def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
@@ -40,48 +46,134 @@ def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
     origin = getattr(definition, "origin", None)
     if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
         return None
+    default = relay.Node
     if (
-        origin.resolve_id.__func__ is not relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
-        or origin.resolve_typename.__func__ is not relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
+        origin.resolve_id.__func__ is not default.resolve_id.__func__  # type: ignore[attr-defined]
+        or origin.resolve_typename.__func__ is not default.resolve_typename.__func__  # type: ignore[attr-defined]
     ):
         return None
     attribute, type_name = origin.resolve_id_attr(), parent_type.name
 
     def read(source: Any) -> Any:
         if not isinstance(source, origin):
-            raise TypeError("not a node instance")  # the regular path handles other roots
+            return _GIVE_UP  # another kind of root: strawberry's resolver knows what to do
         return to_base64(type_name, str(getattr(source, attribute)))
 
     return read
 
 
-def _plan(parent_type: GraphQLObjectType, field: GraphQLField) -> tuple[Reader, GraphQLLeafType, bool] | None:
-    return_type = field.type
-    non_null = isinstance(return_type, GraphQLNonNull)
-    named = return_type.of_type if non_null else return_type
-    if field.args or not is_leaf_type(named):
+def _find_reader(parent_type: GraphQLObjectType, field: GraphQLField) -> Reader | None:
+    if field.args:
         return None
+    if getattr(field.resolve, "_is_default", False):  # strawberry's bare attribute read
+        return field.resolve
     definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    resolver = field.resolve
-    if getattr(resolver, "_is_default", False):
-        return resolver, named, non_null  # type: ignore[return-value]
     if (
         getattr(definition, "python_name", None) == "_id"
         and getattr(definition, "graphql_name", None) == "id"
         and not getattr(definition, "extensions", None)
     ):
-        reader = _node_id_reader(parent_type)
-        if reader is not None:
-            return reader, named, non_null  # type: ignore[return-value]
+        return _node_id_reader(parent_type)
     return None
 
 
+def plain_reader(parent_type: GraphQLObjectType, field: GraphQLField) -> Reader | None:
+    reader = field.extensions.get(_READER, _UNSET)
+    if reader is _UNSET:
+        reader = _find_reader(parent_type, field)
+        field.extensions[_READER] = reader
+    return reader  # type: ignore[return-value]
+
+
+def _named(type_: GraphQLOutputType) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
 class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_selections: dict[tuple[int, int], bool] = {}
+
     def _has_middleware(self) -> bool:
         # strawberry always passes a manager; it wraps resolvers only when an extension
         # implements ``resolve``, and then every field takes the regular path.
         manager = self.middleware_manager
         return manager is not None and getattr(manager, "_middleware_resolvers", None) is not None
+
+    def _is_plain(self, type_: GraphQLOutputType, field_details_list: Any) -> bool:
+        """Whether the selection below a field of this type reads plain data only."""
+        named = _named(type_)
+        if is_leaf_type(named):
+            return True
+        if not isinstance(named, GraphQLObjectType):
+            return False  # interfaces and unions need their type resolution
+        key = (id(named), id(field_details_list))
+        known = self._plain_selections.get(key)
+        if known is None:
+            self._plain_selections[key] = False  # a cycle is not plain
+            grouped, defer_usages, _ = self.collect_subfields(named, field_details_list)
+            known = not defer_usages and all(
+                self._is_plain_subfield(named, sub) for sub in grouped.values()
+            )
+            self._plain_selections[key] = known
+        return known
+
+    def _is_plain_subfield(self, parent_type: GraphQLObjectType, field_details_list: Any) -> bool:
+        node = field_details_list[0].node
+        if node.name.value == "__typename":
+            return True
+        field = parent_type.fields.get(node.name.value)
+        return (
+            field is not None
+            and not node.arguments
+            and plain_reader(parent_type, field) is not None
+            and self._is_plain(field.type, field_details_list)
+        )
+
+    def _complete(self, type_: GraphQLOutputType, field_details_list: Any, value: Any) -> Any:
+        non_null = isinstance(type_, GraphQLNonNull)
+        if non_null:
+            type_ = type_.of_type  # type: ignore[union-attr]
+        if value is None:
+            return _GIVE_UP if non_null else None
+        if value is _GIVE_UP or self.is_awaitable(value):
+            return _GIVE_UP
+        if isinstance(type_, GraphQLList):
+            if not isinstance(value, list | tuple):
+                return _GIVE_UP
+            items = []
+            for item in value:
+                completed = self._complete(type_.of_type, field_details_list, item)
+                if completed is _GIVE_UP:
+                    return _GIVE_UP
+                items.append(completed)
+            return items
+        if isinstance(type_, GraphQLObjectType):
+            return self._complete_object(type_, field_details_list, value)
+        serialized = type_.serialize(value)  # type: ignore[union-attr]
+        return _GIVE_UP if serialized is None or serialized is Undefined else serialized
+
+    def _complete_object(
+        self, type_: GraphQLObjectType, field_details_list: Any, source: Any
+    ) -> Any:
+        if type_.is_type_of is not None and not type_.is_type_of(source, None):
+            return _GIVE_UP
+        grouped = self.collect_subfields(type_, field_details_list)[0]
+        result: dict[str, Any] = {}
+        for response_name, sub in grouped.items():
+            name = sub[0].node.name.value
+            if name == "__typename":
+                result[response_name] = type_.name
+                continue
+            field = type_.fields[name]
+            read = plain_reader(type_, field)
+            completed = self._complete(field.type, sub, read(source))  # type: ignore[misc]
+            if completed is _GIVE_UP:
+                return _GIVE_UP
+            result[response_name] = completed
+        return result
 
     def execute_field(  # type: ignore[override]
         self,
@@ -93,22 +185,23 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         node = field_details_list[0].node
         field = parent_type.fields.get(node.name.value)
-        if field is None or node.arguments or self._has_middleware():
-            return super().execute_field(parent_type, source, field_details_list, path, position_context)
-        plan = field.extensions.get(_PLAN_KEY, _NO_PLAN)
-        if plan is _NO_PLAN:
-            plan = _plan(parent_type, field)
-            field.extensions[_PLAN_KEY] = plan
-        if plan is not None:
-            read, leaf_type, non_null = plan
+        if (
+            field is not None
+            and not node.arguments
+            and not self._has_middleware()
+            and plain_reader(parent_type, field) is not None
+            and self._is_plain(field.type, field_details_list)
+        ):
             try:
-                value = read(source)
-                if value is None and not non_null:
-                    return None
-                if value is not None and not self.is_awaitable(value):
-                    serialized = leaf_type.serialize(value)
-                    if serialized is not None and serialized is not Undefined:
-                        return serialized
+                completed = self._complete(
+                    field.type,
+                    field_details_list,
+                    plain_reader(parent_type, field)(source),  # type: ignore[misc]
+                )
             except Exception:  # noqa: BLE001 - the regular path reports it properly
-                pass
-        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+                completed = _GIVE_UP
+            if completed is not _GIVE_UP:
+                return completed
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )

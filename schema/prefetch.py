@@ -2,20 +2,23 @@
 
 A list resolver looks at what the query selects below it and loads each nested level
 once (through the request's dataloaders) before GraphQL walks the tree, so the nested
-fields return ready objects synchronously: no task per item, same statement count at
-any page size. Objects built elsewhere (a record reached through another path) resolve
-the same fields through the dataloaders instead.
+fields are plain attributes holding ready objects: no resolver and no task per item
+(schema/execution.py completes such subtrees directly), and the same statement count at
+any page size. Objects built elsewhere (a record reached through another path) hold a
+``Deferred`` instead, which loads through the dataloaders when the query selects it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
 
 from strawberry.types.nodes import SelectedField, Selection
 
 from schema.context import Info
 from schema.pagination import Connection
+
+T = TypeVar("T")
 
 
 def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
@@ -44,7 +47,20 @@ def selections_of(info: Info) -> list[Selection]:
     return [s for field in info.selected_fields for s in field.selections]
 
 
-def later(awaitable: Awaitable[Any]) -> Any:
+class Deferred(Generic[T]):
+    """A nested field's value when it was not prefetched: loaded through the dataloaders
+    only if the query selects the field (graphql-core awaits whatever a field returns)."""
+
+    __slots__ = ("_load",)
+
+    def __init__(self, load: Callable[[], Awaitable[T]]) -> None:
+        self._load = load
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._load().__await__()
+
+
+def later(awaitable: Awaitable[T]) -> Any:
     """A sync resolver's answer that is not ready yet: graphql-core awaits it."""
     return awaitable
 

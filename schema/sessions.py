@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -22,9 +23,9 @@ from resolvers.errors import NotFound
 from schema.auth import User
 from schema.clients import Client, client_nodes
 from schema.common import DeleteResult, deleted, given_fields
-from schema.context import Info
+from schema.context import Context, Info
 from schema.pagination import MAX_PAGE_SIZE, Connection, paginate, paginate_loaded
-from schema.prefetch import below, later, selections_of, with_nodes
+from schema.prefetch import Deferred, below, later, selections_of, with_nodes
 from schema.relay import db_id
 
 SessionStatus = strawberry.enum(SessionStatusModel, name="SessionStatus")
@@ -114,21 +115,8 @@ class SessionClient(relay.Node):
     id: relay.NodeID[int]
     version: int
     confirmation: Confirmation
-    client_id: strawberry.Private[int]
+    client: Client | Deferred[Client] = strawberry.field(graphql_type=Client)
     session_id: strawberry.Private[int]
-    preloaded_client: strawberry.Private[Client | None] = None
-
-    async def _load_client(self, info: Info) -> Client:
-        row = await info.context.loader(dataloaders.clients_by_id).load(self.client_id)
-        if row is None:  # deleted meanwhile
-            raise NotFound(f"client {self.client_id} not found", field="client")
-        return Client.from_row(row)
-
-    @strawberry.field
-    def client(self, info: Info) -> Client:
-        if self.preloaded_client is not None:
-            return self.preloaded_client
-        return later(self._load_client(info))  # type: ignore[no-any-return]
 
     @strawberry.field
     async def session(self, info: Info) -> Session:
@@ -168,12 +156,21 @@ class Session(relay.Node):
     )
     owner_id: strawberry.Private[int | None]
     # Set when a list resolver prefetched them (schema/prefetch.py).
-    preloaded_slots: strawberry.Private[list[SessionSlot] | None] = None
+    slots: list[SessionSlot] | Deferred[list[SessionSlot]] = strawberry.field(
+        graphql_type=list[SessionSlot], description="The planning, in date and time order."
+    )
+    # Set when a list resolver prefetched them (schema/prefetch.py).
     preloaded_clients: strawberry.Private[list[SessionClient] | None] = None
 
     @classmethod
-    def from_row(cls, row: TrainingSession, locale: str) -> Session:
-        summary = row.confirmation_summary
+    def from_row(cls, row: TrainingSession, context: Context) -> Session:
+        """The session; its slots load on demand unless a list resolver prefetched them."""
+        summary, locale = row.confirmation_summary, context.locale
+
+        async def load_slots() -> list[SessionSlot]:
+            slots = await context.loader(dataloaders.slots_by_session).load(row.id)
+            return [SessionSlot.from_row(slot, row.location) for slot in slots]
+
         return cls(
             id=row.id,
             reference=row.reference,
@@ -194,6 +191,7 @@ class Session(relay.Node):
             if summary
             else None,
             owner_id=row.owner_id,
+            slots=Deferred(load_slots),
         )
 
     @strawberry.field
@@ -202,16 +200,6 @@ class Session(relay.Node):
             return None
         row = await info.context.loader(dataloaders.users_by_id).load(self.owner_id)
         return User.from_row(row) if row else None
-
-    async def _load_slots(self, info: Info) -> list[SessionSlot]:
-        rows = await info.context.loader(dataloaders.slots_by_session).load(self.id)
-        return [SessionSlot.from_row(r, self.location) for r in rows]
-
-    @strawberry.field(description="The planning, in date and time order.")
-    def slots(self, info: Info) -> list[SessionSlot]:
-        if self.preloaded_slots is not None:
-            return self.preloaded_slots
-        return later(self._load_slots(info))  # type: ignore[no-any-return]
 
     async def _load_clients(
         self, info: Info, first: int | None, after: str | None
@@ -227,7 +215,7 @@ class Session(relay.Node):
     ) -> Connection[SessionClient]:
         if self.preloaded_clients is not None:
             return paginate_loaded(self.preloaded_clients, first, after, _same)
-        return later(self._load_clients(info, first, after))  # type: ignore[no-any-return]
+        return later(self._load_clients(info, first, after))
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -255,25 +243,31 @@ async def session_client_nodes(
         scope.organization_id
     )
     locale = info.context.locale
-    nodes = [
+    client_selections = below(selections, "client")
+    if client_selections is not None and rows:
+        loader = info.context.loader(dataloaders.clients_by_id)
+        client_rows = await loader.load_many([row.client_id for row in rows])
+        clients: list[Any] = await client_nodes(info, client_rows, client_selections)
+    else:
+        clients = [Deferred(partial(_load_client, info, row.client_id)) for row in rows]
+    return [
         SessionClient(
             id=row.id,
             version=row.version,
             confirmation=Confirmation.of(row, locale, time_zone),
-            client_id=row.client_id,
+            client=client,
             session_id=row.session_id,
         )
-        for row in rows
+        for row, client in zip(rows, clients, strict=True)
     ]
-    client_selections = below(selections, "client")
-    if client_selections is not None and nodes:
-        loader = info.context.loader(dataloaders.clients_by_id)
-        client_rows = await loader.load_many([node.client_id for node in nodes])
-        for node, client in zip(
-            nodes, await client_nodes(info, client_rows, client_selections), strict=True
-        ):
-            node.preloaded_client = client
-    return nodes
+
+
+async def _load_client(info: Info, client_id: int) -> Client:
+    row = await info.context.loader(dataloaders.clients_by_id).load(client_id)
+    if row is None:  # deleted meanwhile
+        raise NotFound(f"client {client_id} not found", field="client")
+    (node,) = await client_nodes(info, [row], None)
+    return node  # type: ignore[return-value]
 
 
 async def session_nodes(
@@ -281,12 +275,12 @@ async def session_nodes(
 ) -> list[Session]:
     """Session nodes with their planning and enrolled clients prefetched (one statement
     per level for all of them) when the query selects those fields."""
-    nodes = [Session.from_row(row, info.context.locale) for row in rows]
+    nodes = [Session.from_row(row, info.context) for row in rows]
     ids = [node.id for node in nodes]
     if nodes and below(selections, "slots") is not None:
         loader = info.context.loader(dataloaders.slots_by_session)
         for node, slots in zip(nodes, await loader.load_many(ids), strict=True):
-            node.preloaded_slots = [SessionSlot.from_row(s, node.location) for s in slots]
+            node.slots = [SessionSlot.from_row(s, node.location) for s in slots]
     client_selections = below(selections, "clients", "edges", "node")
     if nodes and client_selections is not None:
         loader = info.context.loader(dataloaders.enrolments_by_session)
