@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TypeVar
+from datetime import date, datetime, time
+from typing import Any, NamedTuple, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.queryset import QuerySet
 
 from models.base import TenantModel
 from models.core import Organization, User
-from models.sessions import Client, Contact, SessionClient, SessionSlot, TrainingSession
+from models.sessions import (
+    Client,
+    ConfirmationState,
+    Contact,
+    SessionClient,
+    SessionSlot,
+    TrainingSession,
+)
 from resolvers.context import Scope
 
 M = TypeVar("M", bound=TenantModel)
@@ -23,15 +32,58 @@ M = TypeVar("M", bound=TenantModel)
 SLOT_ORDER = ("date", "start_time", "position", "id")
 CONTACT_ORDER = ("last_name", "first_name", "id")
 SESSION_ORDER = ("first_date", "reference", "id")
-CLIENT_COLUMNS = ("id", "name", "address", "siret", "version", "main_contact_id")
-CONTACT_COLUMNS = (
-    *("id", "client_id", "first_name", "last_name", "email", "phone", "job_title", "version"),
-)
-SLOT_COLUMNS = ("id", "session_id", "position", "date", "start_time", "end_time", "location")
-ENROLMENT_COLUMNS = (
-    *("id", "session_id", "client_id", "version", "confirmation_state"),
-    *("confirmation_sent_at", "confirmation_deadline", "confirmation_answered_at"),
-)
+
+
+class ClientRecord(NamedTuple):
+    """What nested client fields show (a lighter read than a model instance)."""
+
+    id: int
+    name: str
+    address: str
+    siret: str | None
+    version: int
+    main_contact_id: int | None
+
+
+class ContactRecord(NamedTuple):
+    id: int
+    client_id: int | None
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    job_title: str
+    version: int
+
+
+class SlotRecord(NamedTuple):
+    id: int
+    session_id: int
+    position: int
+    date: date
+    start_time: time
+    end_time: time
+    location: str
+
+
+class EnrolmentRecord(NamedTuple):
+    id: int
+    session_id: int
+    client_id: int
+    version: int
+    confirmation_state: ConfirmationState
+    confirmation_sent_at: datetime | None
+    confirmation_deadline: date | None
+    confirmation_answered_at: datetime | None
+
+
+R = TypeVar("R", bound=tuple[Any, ...])
+
+
+async def _records(query: QuerySet[Any], record: type[R]) -> list[R]:
+    # Tortoise converts each column (enums, dates, zones) as for a model, minus the
+    # cost of building model instances: thousands of rows per nested page.
+    return [record._make(row) for row in await query.values_list(*record._fields)]  # type: ignore[attr-defined]
 
 
 def _by_id(scope: Scope, model: type[M], columns: Sequence[str] = ()) -> DataLoader[int, M | None]:
@@ -46,15 +98,14 @@ def _by_id(scope: Scope, model: type[M], columns: Sequence[str] = ()) -> DataLoa
 
 
 def _grouped(
-    scope: Scope, model: type[M], key: str, order: Sequence[str], columns: Sequence[str]
-) -> DataLoader[int, list[M]]:
-    """Rows of ``model`` whose ``key`` column is each requested id, in ``order``; only
-    ``columns`` are read (partial rows: what the nested fields show, no timestamps)."""
+    scope: Scope, model: type[TenantModel], key: str, order: Sequence[str], record: type[R]
+) -> DataLoader[int, list[R]]:
+    """Records of ``model`` rows whose ``key`` column is each requested id, in ``order``."""
 
-    async def load(ids: list[int]) -> list[list[M]]:
-        groups: dict[int, list[M]] = defaultdict(list)
+    async def load(ids: list[int]) -> list[list[R]]:
+        groups: dict[int, list[R]] = defaultdict(list)
         query = scope.query(model).filter(**{f"{key}__in": ids}).order_by(*order)
-        for row in await query.only(*columns):
+        for row in await _records(query, record):
             groups[getattr(row, key)].append(row)
         return [groups.get(i, []) for i in ids]
 
@@ -65,24 +116,29 @@ def sessions_by_id(scope: Scope) -> DataLoader[int, TrainingSession | None]:
     return _by_id(scope, TrainingSession)
 
 
-def clients_by_id(scope: Scope) -> DataLoader[int, Client | None]:
-    return _by_id(scope, Client, CLIENT_COLUMNS)
+def clients_by_id(scope: Scope) -> DataLoader[int, ClientRecord | None]:
+    async def load(ids: list[int]) -> list[ClientRecord | None]:
+        query = scope.query(Client).filter(id__in=ids)
+        found = {row.id: row for row in await _records(query, ClientRecord)}
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
 
 
 def users_by_id(scope: Scope) -> DataLoader[int, User | None]:
     return _by_id(scope, User)
 
 
-def slots_by_session(scope: Scope) -> DataLoader[int, list[SessionSlot]]:
-    return _grouped(scope, SessionSlot, "session_id", SLOT_ORDER, SLOT_COLUMNS)
+def slots_by_session(scope: Scope) -> DataLoader[int, list[SlotRecord]]:
+    return _grouped(scope, SessionSlot, "session_id", SLOT_ORDER, SlotRecord)
 
 
-def enrolments_by_session(scope: Scope) -> DataLoader[int, list[SessionClient]]:
-    return _grouped(scope, SessionClient, "session_id", ("id",), ENROLMENT_COLUMNS)
+def enrolments_by_session(scope: Scope) -> DataLoader[int, list[EnrolmentRecord]]:
+    return _grouped(scope, SessionClient, "session_id", ("id",), EnrolmentRecord)
 
 
-def contacts_by_client(scope: Scope) -> DataLoader[int, list[Contact]]:
-    return _grouped(scope, Contact, "client_id", CONTACT_ORDER, CONTACT_COLUMNS)
+def contacts_by_client(scope: Scope) -> DataLoader[int, list[ContactRecord]]:
+    return _grouped(scope, Contact, "client_id", CONTACT_ORDER, ContactRecord)
 
 
 def sessions_by_client(scope: Scope) -> DataLoader[int, list[TrainingSession]]:

@@ -14,6 +14,7 @@ from tortoise.expressions import Q
 from models.sessions import Client as ClientRow
 from models.sessions import Contact as ContactRow
 from resolvers import clients, dataloaders
+from resolvers.dataloaders import ClientRecord, ContactRecord
 from schema.common import DeleteResult, deleted, given_fields
 from schema.context import Context, Info
 from schema.pagination import Connection, paginate
@@ -38,7 +39,7 @@ class Contact(relay.Node):
     client_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: ContactRow) -> Contact:
+    def from_row(cls, row: ContactRow | ContactRecord) -> Contact:
         return cls(
             id=row.id,
             first_name=row.first_name,
@@ -83,7 +84,7 @@ class Client(relay.Node):
     main_contact_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: ClientRow, context: Context) -> Client:
+    def from_row(cls, row: ClientRow | ClientRecord, context: Context) -> Client:
         """The client; its contacts load on demand unless ``preload_contacts`` sets them."""
 
         async def load_contacts() -> list[Contact]:
@@ -131,7 +132,9 @@ def _main_of(main_contact_id: int | None, contacts: list[Contact]) -> Contact | 
 
 
 async def client_nodes(
-    info: Info, rows: Sequence[ClientRow | None], selections: list[Selection] | None
+    info: Info,
+    rows: Sequence[ClientRow | ClientRecord | None],
+    selections: list[Selection] | None,
 ) -> list[Client | None]:
     """Client nodes with their contacts prefetched when the query selects them."""
     nodes = [Client.from_row(row, info.context) if row else None for row in rows]

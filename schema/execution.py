@@ -95,6 +95,8 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plain_selections: dict[tuple[int, int], bool] = {}
+        # Keyed on ids like graphql-core's own memo; the field group is kept alive with it.
+        self._object_plans: dict[tuple[int, int], Any] = {}
 
     def _has_middleware(self) -> bool:
         # strawberry always passes a manager; it wraps resolvers only when an extension
@@ -155,21 +157,37 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         serialized = type_.serialize(value)  # type: ignore[union-attr]
         return _GIVE_UP if serialized is None or serialized is Undefined else serialized
 
+    def _subfields(
+        self, type_: GraphQLObjectType, field_details_list: Any
+    ) -> list[tuple[str, Reader | None, GraphQLOutputType, Any]]:
+        """(response name, reader, type, field group) of each selected subfield, once per
+        selection: ``None`` reader stands for ``__typename``."""
+        key = (id(type_), id(field_details_list))
+        plan = self._object_plans.get(key)
+        if plan is None:
+            plan = []
+            for response_name, sub in self.collect_subfields(type_, field_details_list)[0].items():
+                name = sub[0].node.name.value
+                if name == "__typename":
+                    plan.append((response_name, None, type_, sub))
+                else:
+                    field = type_.fields[name]
+                    plan.append((response_name, plain_reader(type_, field), field.type, sub))
+            self._object_plans[key] = (field_details_list, plan)  # type: ignore[assignment]
+            return plan
+        return plan[1]  # type: ignore[return-value]
+
     def _complete_object(
         self, type_: GraphQLObjectType, field_details_list: Any, source: Any
     ) -> Any:
         if type_.is_type_of is not None and not type_.is_type_of(source, None):
             return _GIVE_UP
-        grouped = self.collect_subfields(type_, field_details_list)[0]
         result: dict[str, Any] = {}
-        for response_name, sub in grouped.items():
-            name = sub[0].node.name.value
-            if name == "__typename":
+        for response_name, read, field_type, sub in self._subfields(type_, field_details_list):
+            if read is None:
                 result[response_name] = type_.name
                 continue
-            field = type_.fields[name]
-            read = plain_reader(type_, field)
-            completed = self._complete(field.type, sub, read(source))  # type: ignore[misc]
+            completed = self._complete(field_type, sub, read(source))
             if completed is _GIVE_UP:
                 return _GIVE_UP
             result[response_name] = completed

@@ -19,6 +19,7 @@ from models.sessions import SessionSlot as SessionSlotRow
 from models.sessions import SessionStatus as SessionStatusModel
 from models.sessions import TrainingSession
 from resolvers import dataloaders, labels, sessions
+from resolvers.dataloaders import EnrolmentRecord, SlotRecord
 from resolvers.errors import NotFound
 from schema.auth import User
 from schema.clients import Client, client_nodes
@@ -56,7 +57,9 @@ class Confirmation:
     answered_at: datetime | None
 
     @classmethod
-    def of(cls, row: SessionClientRow, locale: str, time_zone: str) -> Confirmation:
+    def of(
+        cls, row: SessionClientRow | EnrolmentRecord, locale: str, time_zone: str
+    ) -> Confirmation:
         state = row.confirmation_state
         return cls(
             state=state,
@@ -84,7 +87,7 @@ class SessionSlot(relay.Node):
     location: str = strawberry.field(description="The slot's location, else the session's.")
 
     @classmethod
-    def from_row(cls, row: SessionSlotRow, session_location: str) -> SessionSlot:
+    def from_row(cls, row: SessionSlotRow | SlotRecord, session_location: str) -> SessionSlot:
         return cls(
             id=row.id,
             date=row.date,
@@ -234,7 +237,9 @@ def _same(node: Any) -> Any:
 
 
 async def session_client_nodes(
-    info: Info, rows: Sequence[SessionClientRow], selections: list[Selection] | None
+    info: Info,
+    rows: Sequence[SessionClientRow | EnrolmentRecord],
+    selections: list[Selection] | None,
 ) -> list[SessionClient]:
     """Session client nodes with labels in the caller's locale; their clients (and the
     clients' contacts) prefetched when the query selects them."""
