@@ -164,7 +164,9 @@ def create_app() -> Starlette:
     async def endpoint(request: Request) -> Response:
         token = request.headers.get("authorization", "")[7:]
         try:
-            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            )
         except jwt.PyJWTError:
             return JSONResponse({"error": "unauthenticated"}, status_code=401)
         pool = state["pool"]

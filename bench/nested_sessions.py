@@ -51,7 +51,12 @@ QUERY = """query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount ed
   clients { edges { node { id confirmation { state label }
     client { id name mainContact { id email } contacts { id firstName lastName email } } } } }
 } } } }"""
-SHAPE = {"sessions": 100, "clients_per_session": 5, "contacts_per_client": 3, "slots_per_session": 4}
+SHAPE = {
+    "sessions": 100,
+    "clients_per_session": 5,
+    "contacts_per_client": 3,
+    "slots_per_session": 4,
+}
 
 
 @dataclass

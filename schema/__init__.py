@@ -37,6 +37,7 @@ class SchemaLimits:
     max_tokens: int = 2000
     max_aliases: int = 15
     production: bool = False  # masks unexpected errors, hides introspection and suggestions
+    fast_execution: bool = True  # schema/execution.py; off only to compare against it
 
 
 def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
@@ -54,7 +55,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
         subscription=subscriptions.Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=limits.production),
-        execution_context_class=FastFieldsExecutionContext,
+        execution_context_class=FastFieldsExecutionContext if limits.fast_execution else None,
     )
 
 
