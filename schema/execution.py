@@ -19,7 +19,8 @@ written, and graphql-core's regular path then executes it with its usual semanti
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLField,
@@ -36,6 +37,18 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 Reader = Callable[[Any], Any]
+_PLAIN_SCALARS = frozenset({str, int, float, bool})
+
+
+class Subfield(NamedTuple):
+    response_name: str
+    read: Reader | None  # None: ``__typename``
+    type: GraphQLOutputType
+    field_details_list: Any
+    serialize: Callable[[Any], Any] | None  # set for leaf types
+    non_null: bool
+
+
 _READER = "trainhub-plain-reader"  # cached per GraphQLField in its extensions
 _UNSET = object()
 _GIVE_UP = object()
@@ -65,9 +78,11 @@ def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
 def _find_reader(parent_type: GraphQLObjectType, field: GraphQLField) -> Reader | None:
     if field.args:
         return None
-    if getattr(field.resolve, "_is_default", False):  # strawberry's bare attribute read
-        return field.resolve
     definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if getattr(field.resolve, "_is_default", False):  # strawberry's bare attribute read
+        if getattr(definition, "default_resolver", None) is getattr:
+            return attrgetter(definition.python_name)  # what it calls, minus two frames
+        return field.resolve
     if (
         getattr(definition, "python_name", None) == "_id"
         and getattr(definition, "graphql_name", None) == "id"
@@ -96,7 +111,7 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self._plain_selections: dict[tuple[int, int], bool] = {}
         # Keyed on ids like graphql-core's own memo; the field group is kept alive with it.
-        self._object_plans: dict[tuple[int, int], Any] = {}
+        self._object_plans: dict[tuple[int, int], tuple[Any, list[Subfield]]] = {}
 
     def _has_middleware(self) -> bool:
         # strawberry always passes a manager; it wraps resolvers only when an extension
@@ -157,25 +172,27 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         serialized = type_.serialize(value)  # type: ignore[union-attr]
         return _GIVE_UP if serialized is None or serialized is Undefined else serialized
 
-    def _subfields(
-        self, type_: GraphQLObjectType, field_details_list: Any
-    ) -> list[tuple[str, Reader | None, GraphQLOutputType, Any]]:
-        """(response name, reader, type, field group) of each selected subfield, once per
-        selection: ``None`` reader stands for ``__typename``."""
+    def _subfields(self, type_: GraphQLObjectType, field_details_list: Any) -> list[Subfield]:
+        """The selected subfields of an object, planned once per selection."""
         key = (id(type_), id(field_details_list))
-        plan = self._object_plans.get(key)
-        if plan is None:
-            plan = []
-            for response_name, sub in self.collect_subfields(type_, field_details_list)[0].items():
-                name = sub[0].node.name.value
-                if name == "__typename":
-                    plan.append((response_name, None, type_, sub))
-                else:
-                    field = type_.fields[name]
-                    plan.append((response_name, plain_reader(type_, field), field.type, sub))
-            self._object_plans[key] = (field_details_list, plan)  # type: ignore[assignment]
-            return plan
-        return plan[1]  # type: ignore[return-value]
+        cached = self._object_plans.get(key)
+        if cached is not None:
+            return cached[1]
+        plan = []
+        for response_name, sub in self.collect_subfields(type_, field_details_list)[0].items():
+            name = sub[0].node.name.value
+            if name == "__typename":
+                plan.append(Subfield(response_name, None, type_, sub, None, True))
+                continue
+            field = type_.fields[name]
+            non_null = isinstance(field.type, GraphQLNonNull)
+            named = field.type.of_type if non_null else field.type  # type: ignore[union-attr]
+            serialize = named.serialize if is_leaf_type(named) else None
+            reader = plain_reader(type_, field)
+            plan.append(Subfield(response_name, reader, field.type, sub, serialize, non_null))
+        # Keyed on ids like graphql-core's own memo: keep the field group alive with it.
+        self._object_plans[key] = (field_details_list, plan)
+        return plan
 
     def _complete_object(
         self, type_: GraphQLObjectType, field_details_list: Any, source: Any
@@ -183,14 +200,27 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if type_.is_type_of is not None and not type_.is_type_of(source, None):
             return _GIVE_UP
         result: dict[str, Any] = {}
-        for response_name, read, field_type, sub in self._subfields(type_, field_details_list):
+        for response_name, read, field_type, sub, serialize, non_null in self._subfields(
+            type_, field_details_list
+        ):
             if read is None:
                 result[response_name] = type_.name
                 continue
-            completed = self._complete(field_type, sub, read(source))
-            if completed is _GIVE_UP:
+            value = read(source)
+            if serialize is None:  # objects and lists
+                value = self._complete(field_type, sub, value)
+            elif value is None:  # leaves, inline: most of the fields of a big answer
+                if non_null:
+                    return _GIVE_UP
+            elif type(value) in _PLAIN_SCALARS or not self.is_awaitable(value):
+                value = serialize(value)
+                if value is None or value is Undefined:
+                    return _GIVE_UP
+            else:
                 return _GIVE_UP
-            result[response_name] = completed
+            if value is _GIVE_UP:
+                return _GIVE_UP
+            result[response_name] = value
         return result
 
     def execute_field(  # type: ignore[override]
