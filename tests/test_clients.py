@@ -126,6 +126,10 @@ async def test_stale_version_is_refused(gql: GraphQLClient, tenant: Tenant) -> N
     stale = await gql(UPDATE_CONTACT, {"input": {**change, "jobTitle": "CEO"}}, as_=tenant.staff)
     assert error_codes(stale) == ["STALE_VERSION"]
     assert (await Contact.get()).job_title == "DRH"
+    log = await ChangeLogEntry.filter(record_type="contact", action="update").values_list(
+        "field", "old_value", "new_value"
+    )
+    assert log == [("job_title", "", "DRH")]
 
 
 async def test_contacts_and_main_contact(gql: GraphQLClient, tenant: Tenant) -> None:

@@ -414,6 +414,24 @@ async def test_tenant_isolation(gql: GraphQLClient, tenant: Tenant, other_tenant
         (BULK_ADD, {"s": own_session["id"], "cs": [acme["id"]], "key": "k"}),
         (BULK_ADD, {"s": session["id"], "cs": [own_client["id"]], "key": "k2"}),
         (CLIENT_SESSIONS, {"id": acme["id"]}),
+        (
+            CREATE,
+            {"input": {"reference": "S-9", "title": "T", "ownerId": str(tenant.staff.user.id)}},
+        ),
+        (
+            BULK_CREATE,
+            {"inputs": [{"reference": "S-9", "title": "T", "ownerId": str(tenant.staff.user.id)}]},
+        ),
+        (
+            UPDATE,
+            {
+                "input": {
+                    "id": own_session["id"],
+                    "version": 1,
+                    "ownerId": str(tenant.staff.user.id),
+                }
+            },
+        ),
     ]
     for query, variables in attempts:
         assert error_codes(await gql(query, variables, as_=intruder)) == ["NOT_FOUND"], query
