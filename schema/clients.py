@@ -18,7 +18,7 @@ from resolvers.dataloaders import ClientRecord, ContactRecord
 from schema.common import DeleteResult, deleted, given_fields
 from schema.context import Context, Info
 from schema.pagination import Connection, paginate
-from schema.prefetch import Deferred, below, selections_of, with_nodes
+from schema.prefetch import Deferred, below, same, selections_of, with_nodes
 from schema.relay import db_id
 
 if TYPE_CHECKING:
@@ -148,10 +148,6 @@ async def client_nodes(
     return nodes
 
 
-def _row(row: Any) -> Any:
-    return row
-
-
 @strawberry.enum
 class ClientOrder(StrEnum):
     NAME_ASC = "NAME_ASC"
@@ -223,7 +219,7 @@ class Query:
             text = filter.text.strip()
             qs = qs.filter(Q(name__icontains=text) | Q(siret__icontains=text))
         sign = "-" if order_by == ClientOrder.NAME_DESC else ""
-        page = await paginate(qs.order_by(f"{sign}name", f"{sign}id"), first, after, _row)
+        page = await paginate(qs.order_by(f"{sign}name", f"{sign}id"), first, after, same)
         node_selections = below(selections_of(info), "edges", "node")
         return await with_nodes(page, lambda rows: client_nodes(info, rows, node_selections))
 

@@ -65,6 +65,11 @@ def later(awaitable: Awaitable[T]) -> Any:
     return awaitable
 
 
+def same(row: T) -> T:
+    """The identity, for paginating rows or nodes as they are."""
+    return row
+
+
 async def with_nodes(
     connection: Connection[Any], build: Callable[[list[Any]], Awaitable[Sequence[Any]]]
 ) -> Connection[Any]:

@@ -26,7 +26,7 @@ from schema.clients import Client, client_nodes
 from schema.common import DeleteResult, deleted, given_fields
 from schema.context import Context, Info
 from schema.pagination import MAX_PAGE_SIZE, Connection, paginate, paginate_loaded
-from schema.prefetch import Deferred, below, later, selections_of, with_nodes
+from schema.prefetch import Deferred, below, later, same, selections_of, with_nodes
 from schema.relay import db_id
 
 SessionStatus = strawberry.enum(SessionStatusModel, name="SessionStatus")
@@ -210,14 +210,14 @@ class Session(relay.Node):
         rows = await info.context.loader(dataloaders.enrolments_by_session).load(self.id)
         node_selections = below(selections_of(info), "edges", "node")
         nodes = await session_client_nodes(info, rows, node_selections)
-        return paginate_loaded(nodes, first, after, _same)
+        return paginate_loaded(nodes, first, after, same)
 
     @strawberry.field(description="Enrolled clients, in enrolment order.")
     def clients(
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = None
     ) -> Connection[SessionClient]:
         if self.preloaded_clients is not None:
-            return paginate_loaded(self.preloaded_clients, first, after, _same)
+            return paginate_loaded(self.preloaded_clients, first, after, same)
         return later(self._load_clients(info, first, after))
 
     @classmethod
@@ -230,10 +230,6 @@ class Session(relay.Node):
         present = await session_nodes(info, [r for r in rows if r is not None], None)
         by_id = {node.id: node for node in present}
         return [by_id.get(int(i)) for i in node_ids]
-
-
-def _same(node: Any) -> Any:
-    return node
 
 
 async def session_client_nodes(
@@ -417,7 +413,7 @@ class Query:
         scope = info.context.require_scope()
         where = filter.to_resolver() if filter else sessions.SessionFilter()
         qs = sessions.sessions_query(scope, where, order_by)
-        page = await paginate(qs, first, after, _same)
+        page = await paginate(qs, first, after, same)
         node_selections = below(selections_of(info), "edges", "node")
         return await with_nodes(page, lambda rows: session_nodes(info, rows, node_selections))
 
