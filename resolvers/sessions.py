@@ -8,12 +8,14 @@ TO_CONFIRM (``reset_after_planning_change``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, time
 from enum import StrEnum
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.queryset import QuerySet
 
@@ -248,11 +250,21 @@ async def _insert_slots(scope: Scope, session_id: int, slots: Sequence[SlotSpec]
     )
 
 
+@contextmanager
+def _taken_as_conflict(message: str, field: str) -> Iterator[None]:
+    """A concurrent write took the unique value after our check: same answer as the check."""
+    try:
+        yield
+    except IntegrityError:
+        raise Conflict(message, field=field) from None
+
+
 async def create_session(scope: Scope, new: NewSession) -> TrainingSession:
     scope.require_write()
-    async with atomic():
-        await _check_references_free(scope, [str(new.values.get("reference", "")).strip()])
-        return await _insert_session(scope, new)
+    with _taken_as_conflict("this reference is already used", "reference"):
+        async with atomic():
+            await _check_references_free(scope, [str(new.values.get("reference", "")).strip()])
+            return await _insert_session(scope, new)
 
 
 async def create_sessions(
@@ -269,7 +281,8 @@ async def create_sessions(
         )
         return {"ids": [(await _insert_session(scope, new)).id for new in batch]}
 
-    result = await run_once(scope, "createSessions", idempotency_key, produce)
+    with _taken_as_conflict("a reference is already used", "reference"):
+        result = await run_once(scope, "createSessions", idempotency_key, produce)
     return await _in_order(scope.query(TrainingSession), result["ids"])
 
 
@@ -283,6 +296,13 @@ async def update_session(
 ) -> TrainingSession:
     scope.require_write()
     changes = _clean_session(values)
+    with _taken_as_conflict("this reference is already used", "reference"):
+        return await _update_session(scope, session_id, version, changes)
+
+
+async def _update_session(
+    scope: Scope, session_id: int, version: int, changes: dict[str, Any]
+) -> TrainingSession:
     async with atomic():
         session = await lock_at_version(scope, TrainingSession, session_id, version)
         if "owner_id" in changes:
@@ -474,6 +494,11 @@ async def _enrolment_targets(
 
 async def add_client(scope: Scope, session_id: int, client_id: int) -> SessionClient:
     scope.require_write()
+    with _taken_as_conflict("this client is already in the session", "clientId"):
+        return await _add_client(scope, session_id, client_id)
+
+
+async def _add_client(scope: Scope, session_id: int, client_id: int) -> SessionClient:
     async with atomic():
         session, (client,) = await _enrolment_targets(scope, session_id, [client_id])
         enrolment = await _enrol(scope, session, client)
@@ -495,7 +520,10 @@ async def add_clients(
         await refresh_summary(scope, session.id)
         return {"ids": ids}
 
-    result = await run_once(scope, f"addClientsToSession:{session_id}", idempotency_key, produce)
+    with _taken_as_conflict("a client is already in the session", "clientIds"):
+        result = await run_once(
+            scope, f"addClientsToSession:{session_id}", idempotency_key, produce
+        )
     return await _in_order(scope.query(SessionClient), result["ids"])
 
 

@@ -3,7 +3,10 @@ clients, bulk mutations with idempotency keys, typed errors and tenant isolation
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
 
 from models.audit import ChangeLogEntry, DomainEvent
 from models.sessions import (
@@ -450,3 +453,24 @@ async def test_viewer_cannot_change_sessions(gql: GraphQLClient, tenant: Tenant)
     ):
         assert error_codes(await gql(query, variables, as_=tenant.viewer)) == ["FORBIDDEN"]
     assert await TrainingSession.all().count() == 1
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_duplicates_get_a_typed_conflict(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    values = {"input": {"reference": "RACE", "title": "Race"}}
+    bodies = await asyncio.gather(*(gql(CREATE, values, as_=tenant.staff) for _ in range(4)))
+    assert sorted(error_codes(b)[0] if b.get("errors") else "OK" for b in bodies) == [
+        "CONFLICT",
+        "CONFLICT",
+        "CONFLICT",
+        "OK",
+    ]
+    session = next(b for b in bodies if not b.get("errors"))["data"]["createSession"]
+    acme = await make_client(gql, tenant.staff)
+    variables = {"s": session["id"], "c": acme["id"]}
+    bodies = await asyncio.gather(*(gql(ADD_CLIENT, variables, as_=tenant.staff) for _ in range(4)))
+    assert sum(1 for b in bodies if not b.get("errors")) == 1
+    assert {c for b in bodies for c in error_codes(b)} == {"CONFLICT"}
+    assert await TrainingSession.all().count() == 1 and await SessionClient.all().count() == 1
