@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Callable
 from datetime import date, time, timedelta
 
@@ -91,18 +92,24 @@ async def _demo_client(
     if existing is not None:
         return existing.id
     client = await clients.create_client(scope, {"name": name, "address": address, "siret": siret})
-    domain = "".join(ch for ch in name.lower() if ch.isalnum())[:16] + ".example"
+    domain = _ascii(name)[:16] + ".example"
     for _ in range(rng.randint(1, 3)):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         values = {
             "first_name": first,
             "last_name": last,
-            "email": f"{first.lower()}.{last.lower()}@{domain}".replace("é", "e"),
+            "email": f"{_ascii(first)}.{_ascii(last)}@{domain}",
             "phone": f"0{rng.randint(1, 5)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
             "job_title": rng.choice(JOBS),
         }
         await clients.create_contact(scope, client.id, values)
     return client.id
+
+
+def _ascii(text: str) -> str:
+    """Lower-case letters and digits of ``text`` without accents (for email addresses)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain.lower() if ch.isalnum())
 
 
 def _demo_session(rng: random.Random, i: int, start: date) -> sessions.NewSession:
