@@ -37,10 +37,8 @@ def summarize(states: Iterable[ConfirmationState]) -> ConfirmationSummary | None
 
 
 async def refresh_summary(scope: Scope, session_id: int) -> ConfirmationSummary | None:
-    states = (
-        await scope.query(SessionClient)
-        .filter(session_id=session_id)
-        .values_list("confirmation_state", flat=True)
+    states = await scope.query(SessionClient).filter(session_id=session_id).values_list(
+        "confirmation_state", flat=True
     )
     summary = summarize(ConfirmationState(s) for s in states)
     await scope.query(TrainingSession).filter(id=session_id).update(confirmation_summary=summary)
@@ -86,11 +84,9 @@ async def transition(
 async def reset_after_planning_change(scope: Scope, session_id: int) -> int:
     """A slot added, removed or moved: confirmations that relied on the old planning go
     back to TO_CONFIRM (live proposal links stop working). Returns how many were reset."""
-    affected = (
-        await scope.query(SessionClient)
-        .filter(session_id=session_id, confirmation_state__in=RESET_ON_PLANNING_CHANGE)
-        .select_for_update()
-    )
+    affected = await scope.query(SessionClient).filter(
+        session_id=session_id, confirmation_state__in=RESET_ON_PLANNING_CHANGE
+    ).select_for_update()
     for session_client in affected:
         await transition(
             scope,

@@ -11,11 +11,7 @@ from resolvers.errors import NotFound
 def db_id(global_id: relay.GlobalID | str, node_type: type) -> int:
     """Database id of a global ID of ``node_type``; anything else is NOT_FOUND."""
     try:
-        gid = (
-            global_id
-            if isinstance(global_id, relay.GlobalID)
-            else relay.GlobalID.from_id(global_id)
-        )
+        gid = global_id if isinstance(global_id, relay.GlobalID) else relay.GlobalID.from_id(global_id)
         if gid.type_name == node_type.__name__ or gid.type_name == getattr(
             getattr(node_type, "__strawberry_definition__", None), "name", None
         ):
