@@ -158,7 +158,7 @@ class Session(relay.Node):
         description="The clients' confirmation summary; null without clients."
     )
     owner_id: strawberry.Private[int | None]
-    # Set when a list resolver prefetched them (schema/prefetch.py).
+    # Ready when a list resolver prefetched them (schema/prefetch.py), else Deferred.
     slots: list[SessionSlot] | Deferred[list[SessionSlot]] = strawberry.field(
         graphql_type=list[SessionSlot], description="The planning, in date and time order."
     )
