@@ -16,8 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from models.confirmation import ProposalAnswerKind
-from resolvers import confirmation
-from resolvers.confirmation_labels import format_date
+from resolvers import confirmation, labels
 from resolvers.errors import NotFound, RateLimited
 
 _ENV = Environment(
@@ -131,7 +130,7 @@ def _proposal(
         session_title=session.title,
         session_reference=session.reference,
         planning=confirmation.planning_for_display(page.proposal.planning, lang),
-        deadline=format_date(page.deadline, lang),
+        deadline=labels.format_date(page.deadline, lang),
         status_label=page.status_label(lang),
         recorded=recorded,
         preselected=preselected,

@@ -3,17 +3,11 @@ the clients enrolled in a session with their date-confirmation state (SPEC ยง4โ€
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import time
 from enum import StrEnum
 
 from tortoise import fields
 
 from models.base import TenantModel
-
-# Tortoise's SQLite backend adapts dates and datetimes but not times (slot start/end):
-# store them in the ISO form its TimeField reads back.
-sqlite3.register_adapter(time, time.isoformat)
 
 
 class SessionStatus(StrEnum):

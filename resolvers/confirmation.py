@@ -39,8 +39,8 @@ from models.sessions import (
     SessionStatus,
     TrainingSession,
 )
+from resolvers import labels
 from resolvers.audit import log_action, log_changes
-from resolvers.confirmation_labels import format_date, normalize_locale, state_label
 from resolvers.confirmation_state import RECORD_TYPE, transition
 from resolvers.context import Actor, ActorKind, Scope, system_scope
 from resolvers.documents import documents_by_ids
@@ -173,7 +173,8 @@ def planning_snapshot(
 
 def planning_for_display(snapshot: Sequence[dict[str, str]], locale: str) -> list[dict[str, str]]:
     return [
-        {**slot, "date": format_date(date.fromisoformat(slot["date"]), locale)} for slot in snapshot
+        {**slot, "date": labels.format_date(date.fromisoformat(slot["date"]), locale)}
+        for slot in snapshot
     ]
 
 
@@ -215,7 +216,7 @@ def _proposal_variables(
     return {
         **_base_variables(enrolment, _person(enrolment.contact_for(first), first)),
         "planning": planning_for_display(snapshot, locale),
-        "deadline": format_date(deadline, locale),
+        "deadline": labels.format_date(deadline, locale),
         "accept_url": response_url(token, "accept"),
         "decline_url": response_url(token, "decline"),
         "response_url": response_url(token),
@@ -275,7 +276,7 @@ async def compose(scope: Scope, enrolment: Enrolment, data: ProposalInput, token
     """Validate a proposal and render its email; writes nothing."""
     _check_can_propose(enrolment, data.deadline)
     to, cc, bcc = _recipients(enrolment, data)
-    locale = normalize_locale(data.locale or enrolment.organization.default_locale)
+    locale = labels.locale_of(data.locale or enrolment.organization.default_locale)
     if len(data.message) > MAX_MESSAGE_CHARS:
         raise ValidationFailed(
             f"message is longer than {MAX_MESSAGE_CHARS} characters", field="message"
@@ -487,7 +488,7 @@ class ProposalPage:
 
     def status_label(self, locale: str) -> str:
         sc = self.enrolment.session_client
-        return confirmation_label(sc, self.enrolment.tz, locale)
+        return confirmation_label(sc, self.enrolment.tz.key, locale)
 
 
 def _client_scope(proposal: DateProposal) -> Scope:
@@ -603,12 +604,12 @@ async def _notify_owner(
     owner = await scope.query(User).filter(id=owner_id).first() if owner_id else None
     if owner is None or not owner.email:
         return
-    locale = normalize_locale(enrolment.organization.default_locale)
+    locale = labels.locale_of(enrolment.organization.default_locale)
     first = proposal.to[0] if proposal.to else ""
     variables = {
         **_base_variables(enrolment, _person(enrolment.contact_for(first), first)),
         "answer": answer.value,
-        "status_label": confirmation_label(enrolment.session_client, enrolment.tz, locale),
+        "status_label": confirmation_label(enrolment.session_client, enrolment.tz.key, locale),
     }
     rendered: RenderedEmail = await render_template(
         scope, TemplateKind.RESPONSE_NOTIFICATION, locale, variables
@@ -737,13 +738,15 @@ async def _send_reminder(scope: Scope, proposal_id: int) -> int:
 # ---- Read side ----------------------------------------------------------------------
 
 
-def confirmation_label(session_client: SessionClient, tz: ZoneInfo, locale: str | None) -> str:
-    return state_label(
+def confirmation_label(session_client: Any, time_zone: str, locale: str | None) -> str:
+    """``session_client``: a SessionClient row, or any record with its confirmation fields."""
+    return labels.confirmation_state(
         session_client.confirmation_state,
-        sent=local_date(session_client.confirmation_sent_at, tz),
+        locale,
+        sent_at=session_client.confirmation_sent_at,
         deadline=session_client.confirmation_deadline,
-        answered=local_date(session_client.confirmation_answered_at, tz),
-        locale=locale,
+        answered_at=session_client.confirmation_answered_at,
+        time_zone=time_zone,
     )
 
 
@@ -834,14 +837,6 @@ def email_loader(scope: Scope) -> DataLoader[int, OutboundEmail | None]:
     async def load(ids: list[int]) -> list[OutboundEmail | None]:
         found = {e.id: e for e in await scope.query(OutboundEmail).filter(id__in=ids)}
         return [found.get(i) for i in ids]
-
-    return DataLoader(load_fn=load)
-
-
-def time_zone_loader(scope: Scope) -> DataLoader[int, ZoneInfo]:
-    async def load(ids: list[int]) -> list[ZoneInfo]:
-        zones = await _time_zones(set(ids))
-        return [zones[i] for i in ids]
 
     return DataLoader(load_fn=load)
 

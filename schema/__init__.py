@@ -18,13 +18,27 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import auth, confirmation, documents, leads, outbox, subscriptions, templates
+from schema import (
+    auth,
+    clients,
+    confirmation,
+    documents,
+    leads,
+    node,
+    outbox,
+    sessions,
+    subscriptions,
+    templates,
+)
 from schema.errors import should_mask
-from schema.execution import FastExecutor
+from schema.execution import FastFieldsExecutionContext
 
 QUERIES: tuple[type, ...] = (
     auth.Query,
     outbox.Query,
+    node.Query,
+    sessions.Query,
+    clients.Query,
     templates.Query,
     documents.Query,
     confirmation.Query,
@@ -33,6 +47,8 @@ QUERIES: tuple[type, ...] = (
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
     outbox.Mutation,
+    sessions.Mutation,
+    clients.Mutation,
     templates.Mutation,
     documents.Mutation,
     confirmation.Mutation,
@@ -46,6 +62,7 @@ class SchemaLimits:
     max_tokens: int = 2000
     max_aliases: int = 15
     production: bool = False  # masks unexpected errors, hides introspection and suggestions
+    fast_execution: bool = True  # schema/execution.py; off only to compare against it
 
 
 def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
@@ -62,8 +79,8 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=subscriptions.Subscription,
         extensions=extensions,
-        execution_context_class=FastExecutor,
         config=StrawberryConfig(disable_field_suggestions=limits.production),
+        execution_context_class=FastFieldsExecutionContext if limits.fast_execution else None,
     )
 
 

@@ -20,16 +20,15 @@ from models.confirmation import DateProposal as DateProposalRow
 from models.confirmation import ProposalAnswerKind as ProposalAnswerKindModel
 from models.sessions import ConfirmationState as ConfirmationStateModel
 from models.sessions import SessionClient as SessionClientRow
-from resolvers import confirmation
-from resolvers.confirmation_labels import state_list_value, summary_label
+from resolvers import confirmation, dataloaders, labels
 from resolvers.errors import ValidationFailed
 from resolvers.idempotency import run_once
 from schema.context import Info
 from schema.documents import Document
+from schema.labels import ConfirmationState, ConfirmationSummaryLabel
 from schema.outbox import Email
 from schema.relay import db_id
 
-ConfirmationState = strawberry.enum(ConfirmationStateModel, name="ConfirmationState")
 ProposalAnswerKind = strawberry.enum(ProposalAnswerKindModel, name="ProposalAnswerKind")
 MAX_BULK_ITEMS = 100
 
@@ -44,12 +43,6 @@ def decode_session_client_id(gid: strawberry.ID) -> int:
 
 def locale_of(info: Info, locale: str | None) -> str:
     return locale or info.context.locale
-
-
-@strawberry.type(description="A value of the session list's confirmation column.")
-class LabelledValue:
-    value: str
-    label: str
 
 
 @strawberry.type
@@ -167,13 +160,29 @@ class Confirmation:
     session_client_id: strawberry.ID
     state: ConfirmationState  # type: ignore[valid-type]
     label: str
-    list_value: LabelledValue
+    list_value: ConfirmationSummaryLabel
     sent_at: datetime | None
     deadline: date | None
     answered_at: datetime | None
     manually_validated: bool
-    _row: strawberry.Private[SessionClientRow]
+    _row: strawberry.Private[Any]  # SessionClient row or dataloaders.EnrolmentRecord
     _locale: strawberry.Private[str]
+
+    @classmethod
+    def of(cls, row: Any, locale: str, time_zone: str) -> Confirmation:
+        list_value = labels.list_value(row.confirmation_state)
+        return cls(
+            session_client_id=strawberry.ID(relay.to_base64("SessionClient", row.id)),
+            state=row.confirmation_state,
+            label=confirmation.confirmation_label(row, time_zone, locale),
+            list_value=ConfirmationSummaryLabel.of(list_value, locale),
+            sent_at=row.confirmation_sent_at,
+            deadline=row.confirmation_deadline,
+            answered_at=row.confirmation_answered_at,
+            manually_validated=row.confirmation_state == ConfirmationStateModel.MANUALLY_VALIDATED,
+            _row=row,
+            _locale=locale,
+        )
 
     @strawberry.field(description="The proposal whose link is live, if any.")
     async def proposal(self, info: Info) -> DateProposal | None:
@@ -201,32 +210,19 @@ class Confirmation:
         ]
 
     @strawberry.field(description="The session's client confirmation summary (list column).")
-    async def session_summary(self, info: Info) -> LabelledValue | None:
+    async def session_summary(self, info: Info) -> ConfirmationSummaryLabel | None:
         summary = await info.context.loader(confirmation.session_summary_loader).load(
             self._row.session_id
         )
         if summary is None:
             return None
-        return LabelledValue(value=summary.value, label=summary_label(summary, self._locale))
+        return ConfirmationSummaryLabel.of(summary, self._locale)
 
 
 async def confirmation_of(info: Info, row: SessionClientRow, locale: str | None) -> Confirmation:
-    """The ``confirmation`` of a SessionClient row (for the SessionClient node type too)."""
-    lang = locale_of(info, locale)
-    tz = await info.context.loader(confirmation.time_zone_loader).load(row.organization_id)
-    list_value = state_list_value(row.confirmation_state)
-    return Confirmation(
-        session_client_id=strawberry.ID(relay.to_base64("SessionClient", row.id)),
-        state=row.confirmation_state,
-        label=confirmation.confirmation_label(row, tz, lang),
-        list_value=LabelledValue(value=list_value.value, label=summary_label(list_value, lang)),
-        sent_at=row.confirmation_sent_at,
-        deadline=row.confirmation_deadline,
-        answered_at=row.confirmation_answered_at,
-        manually_validated=row.confirmation_state == ConfirmationStateModel.MANUALLY_VALIDATED,
-        _row=row,
-        _locale=lang,
-    )
+    """The ``confirmation`` of a SessionClient row."""
+    tz = await info.context.loader(dataloaders.organization_time_zone).load(row.organization_id)
+    return Confirmation.of(row, locale_of(info, locale), tz)
 
 
 async def proposals_of_row(info: Info, row: SessionClientRow) -> list[DateProposal]:

@@ -1,293 +1,255 @@
-"""A faster execution path for plain-attribute fields, GraphQL semantics intact.
+"""A faster execution path for plain data (SPEC §12).
 
-graphql-core spends ~10 µs on every field: a resolve-info object, a response path, the
-resolver call and the generic completion. In a large nested page most fields are plain
-attributes of already-loaded objects: scalars and enums (``title``, ``date``…), nested
-objects and lists of them. For strawberry "basic" fields (no resolver, no field
-extension, no arguments) this executor reads the attribute and completes it directly,
-recursing into object and list values with the same sub-selection graphql-core would
-collect.
+graphql-core spends ~20 µs on every field: it builds a ResolveInfo, calls the resolver
+through strawberry's wrapper, and completes the value generically. Most of a nested
+list is plain data: fields strawberry resolves as a bare attribute read (no resolver, no
+arguments, no field extensions) and the Relay ``id`` of nodes that keep strawberry's
+default ``resolve_id``/``resolve_typename``. When a field and everything selected below
+it are such fields, this executor reads the attributes and serializes the leaves
+directly, producing what graphql-core would: same keys (aliases, fragments, skip/include
+are applied by graphql-core's own field collection), same order, same serialized values.
 
-Anything unusual is handed to graphql-core's own code for that field — which, for a
-plain attribute, does the very same read — so results, error messages, error paths
-and null propagation are exactly graphql-core's: a null in a non-null position, a
-value that fails coercion or its type check, ``@defer``/``@stream``, resolve-hook
-middleware. Fields with real resolvers (dataloaders, permissions) always take
-graphql-core's path; their errors are located with correct paths because paths are
-built as graphql-core builds them.
+Anything that is not plain data in the value itself — an awaitable (a ``Deferred`` not
+prefetched), a null in a non-null position, a value a scalar refuses, a failing
+``is_type_of`` — makes the fast path give up for that field *before* anything is
+written, and graphql-core's regular path then executes it with its usual semantics
+(errors, null propagation). Reading attributes has no side effects, so nothing is lost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
-from graphql import GraphQLField, GraphQLObjectType, GraphQLOutputType
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.pyutils import AwaitableOrValue, Path, Undefined
-from graphql.pyutils.gather_with_cancel import gather_with_cancel
-from graphql.type import (
+from graphql import (
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    Undefined,
     is_leaf_type,
-    is_object_type,
 )
+from strawberry import relay
+from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-# Returned by a fast completion that hands the field to graphql-core's path.
-FALLBACK: Any = object()
-
-
-class _Shape:
-    """How a GraphQL output type is completed on the fast path."""
-
-    __slots__ = ("item", "kind", "named", "non_null", "type")
-
-    def __init__(self, output_type: GraphQLOutputType) -> None:
-        self.type = output_type
-        self.non_null = isinstance(output_type, GraphQLNonNull)
-        inner = output_type.of_type if self.non_null else output_type
-        self.named: Any = inner
-        self.item: _Shape | None = None
-        if isinstance(inner, GraphQLList):
-            self.item = _Shape(inner.of_type)
-            self.kind = "list" if self.item.kind in ("leaf", "object") else "other"
-        elif is_leaf_type(inner):
-            self.kind = "leaf"
-        elif is_object_type(inner):
-            self.kind = "object"
-        else:
-            self.kind = "other"  # interfaces and unions: graphql-core resolves the type
+Reader = Callable[[Any], Any]
+_PLAIN_SCALARS = frozenset({str, int, float, bool})
 
 
-class _Plan:
-    __slots__ = ("attribute", "shape")
-
-    def __init__(self, attribute: str, shape: _Shape) -> None:
-        self.attribute = attribute
-        self.shape = shape
-
-
-# id(field) -> (field, plan). GraphQLField is unhashable; keeping the field in the entry
-# keeps its id from being reused by another field while the entry exists.
-_plans: dict[int, tuple[GraphQLField, _Plan | None]] = {}
+class Subfield(NamedTuple):
+    response_name: str
+    read: Reader | None  # None: ``__typename``
+    type: GraphQLOutputType
+    field_details_list: Any
+    serialize: Callable[[Any], Any] | None  # set for leaf types
+    non_null: bool
 
 
-def _plan(field_def: GraphQLField) -> _Plan | None:
-    entry = _plans.get(id(field_def))
-    if entry is None or entry[0] is not field_def:
-        entry = _plans[id(field_def)] = (field_def, _make_plan(field_def))
-    return entry[1]
+_READER = "trainhub-plain-reader"  # cached per GraphQLField in its extensions
+_UNSET = object()
+_GIVE_UP = object()
 
 
-def _make_plan(field_def: GraphQLField) -> _Plan | None:
-    strawberry_field = (field_def.extensions or {}).get("strawberry-definition")
-    if strawberry_field is None or field_def.args or not strawberry_field.is_basic_field:
+def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
+    definition = parent_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    origin = getattr(definition, "origin", None)
+    if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
         return None
-    if not getattr(field_def.resolve, "_is_default", False):
-        return None  # exception handlers or other wrapping: keep the full path
-    shape = _Shape(field_def.type)
-    if shape.kind == "other":
+    default = relay.Node
+    if (
+        origin.resolve_id.__func__ is not default.resolve_id.__func__  # type: ignore[attr-defined]
+        or origin.resolve_typename.__func__ is not default.resolve_typename.__func__  # type: ignore[attr-defined]
+    ):
         return None
-    return _Plan(strawberry_field.python_name, shape)
+    attribute, type_name = origin.resolve_id_attr(), parent_type.name
+
+    def read(source: Any) -> Any:
+        if not isinstance(source, origin):
+            return _GIVE_UP  # another kind of root: strawberry's resolver knows what to do
+        return to_base64(type_name, str(getattr(source, attribute)))
+
+    return read
 
 
-class FastExecutor(StrawberryGraphQLCoreExecutionContext):
-    def execute_fields(
-        self,
-        parent_type: GraphQLObjectType,
-        source_value: Any,
-        path: Path | None,
-        grouped_field_set: GroupedFieldSet,
-        position_context: Any,
-    ) -> AwaitableOrValue[dict[str, Any]]:
+def _find_reader(parent_type: GraphQLObjectType, field: GraphQLField) -> Reader | None:
+    if field.args:
+        return None
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if getattr(field.resolve, "_is_default", False):  # strawberry's bare attribute read
+        if getattr(definition, "default_resolver", None) is getattr:
+            return attrgetter(definition.python_name)  # what it calls, minus two frames
+        return field.resolve
+    if (
+        getattr(definition, "python_name", None) == "_id"
+        and getattr(definition, "graphql_name", None) == "id"
+        and not getattr(definition, "extensions", None)
+    ):
+        return _node_id_reader(parent_type)
+    return None
+
+
+def plain_reader(parent_type: GraphQLObjectType, field: GraphQLField) -> Reader | None:
+    reader = field.extensions.get(_READER, _UNSET)
+    if reader is _UNSET:
+        reader = _find_reader(parent_type, field)
+        field.extensions[_READER] = reader
+    return reader  # type: ignore[return-value]
+
+
+def _named(type_: GraphQLOutputType) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_selections: dict[tuple[int, int], bool] = {}
+        # Keyed on ids like graphql-core's own memo; the field group is kept alive with it.
+        self._object_plans: dict[tuple[int, int], tuple[Any, list[Subfield]]] = {}
+
+    def _has_middleware(self) -> bool:
+        # strawberry always passes a manager; it wraps resolvers only when an extension
+        # implements ``resolve``, and then every field takes the regular path.
         manager = self.middleware_manager
-        if position_context is not None or (manager is not None and manager.middlewares):
-            # Incremental delivery, or resolve hooks that must see every field.
-            return super().execute_fields(
-                parent_type, source_value, path, grouped_field_set, position_context
-            )
-        results: dict[str, Any] = {}
-        slow: GroupedFieldSet = {}
-        pending = False
-        for name, details, plan in self._compile(parent_type, grouped_field_set):
-            value = (
-                FALLBACK
-                if plan is None
-                else self._complete_attribute(plan, source_value, details, path, name, parent_type)
-            )
-            results[name] = value  # FALLBACK keeps the query's response-key order
-            if value is FALLBACK:
-                slow[name] = details
-            elif not pending and plan is not None and plan.shape.kind != "leaf":
-                pending = self.is_awaitable(value)
-        if slow:
-            rest = super().execute_fields(parent_type, source_value, path, slow, None)
-            if self.is_awaitable(rest):
-                return self._await_fields(results, rest)
-            results.update(rest)
-            pending = pending or any(self.is_awaitable(v) for v in rest.values())
-        if not pending and not slow:
-            return results
-        return self._finish(results)
+        return manager is not None and getattr(manager, "_middleware_resolvers", None) is not None
 
-    def _compile(
-        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> list[tuple[str, FieldDetailsList, _Plan | None]]:
-        """Plans of a selection set, once per execution (graphql-core memoizes the
-        grouped field set of a sub-selection, so every item of a list shares it)."""
-        cache: dict[int, Any] = self.__dict__.setdefault("_compiled", {})
-        entry = cache.get(id(grouped_field_set))
-        if entry is None or entry[0] is not grouped_field_set:
-            fields = parent_type.fields
-            compiled = []
-            for name, details in grouped_field_set.items():
-                field_def = fields.get(details[0].node.name.value)
-                compiled.append((name, details, _plan(field_def) if field_def else None))
-            entry = cache[id(grouped_field_set)] = (grouped_field_set, compiled)
-        return entry[1]  # type: ignore[no-any-return]
-
-    # -- fast completion -------------------------------------------------------------
-
-    def _complete_attribute(
-        self,
-        plan: _Plan,
-        source: Any,
-        details: FieldDetailsList,
-        path: Path | None,
-        name: str,
-        parent_type: GraphQLObjectType,
-    ) -> Any:
-        value = getattr(source, plan.attribute, Undefined)
-        shape = plan.shape
-        if shape.kind == "leaf":
-            return _complete_leaf(shape, value)
-        if value is Undefined:
-            return FALLBACK
-        if value is None:
-            return FALLBACK if shape.non_null else None
-        field_path = Path(path, name, parent_type.name)
-        if shape.kind == "object":
-            return self._guarded(
-                shape, details, field_path, self._object(shape, details, field_path, value)
+    def _is_plain(self, type_: GraphQLOutputType, field_details_list: Any) -> bool:
+        """Whether the selection below a field of this type reads plain data only."""
+        named = _named(type_)
+        if is_leaf_type(named):
+            return True
+        if not isinstance(named, GraphQLObjectType):
+            return False  # interfaces and unions need their type resolution
+        key = (id(named), id(field_details_list))
+        known = self._plain_selections.get(key)
+        if known is None:
+            self._plain_selections[key] = False  # a cycle is not plain
+            grouped, defer_usages, _ = self.collect_subfields(named, field_details_list)
+            known = not defer_usages and all(
+                self._is_plain_subfield(named, sub) for sub in grouped.values()
             )
-        return self._guarded(
-            shape, details, field_path, self._list(shape, details, field_path, value)
+            self._plain_selections[key] = known
+        return known
+
+    def _is_plain_subfield(self, parent_type: GraphQLObjectType, field_details_list: Any) -> bool:
+        node = field_details_list[0].node
+        if node.name.value == "__typename":
+            return True
+        field = parent_type.fields.get(node.name.value)
+        return (
+            field is not None
+            and not node.arguments
+            and plain_reader(parent_type, field) is not None
+            and self._is_plain(field.type, field_details_list)
         )
 
-    def _object(self, shape: _Shape, details: FieldDetailsList, path: Path, value: Any) -> Any:
-        object_type = shape.named
-        if object_type.is_type_of is not None and object_type.is_type_of(value, None) is not True:
-            return FALLBACK
-        grouped, defers, _ = self.collect_subfields(object_type, details)
-        if defers:
-            return FALLBACK
-        return lambda: self.execute_fields(object_type, value, path, grouped, None)
+    def _complete(self, type_: GraphQLOutputType, field_details_list: Any, value: Any) -> Any:
+        non_null = isinstance(type_, GraphQLNonNull)
+        if non_null:
+            type_ = type_.of_type  # type: ignore[union-attr]
+        if value is None:
+            return _GIVE_UP if non_null else None
+        if value is _GIVE_UP or self.is_awaitable(value):
+            return _GIVE_UP
+        if isinstance(type_, GraphQLList):
+            if not isinstance(value, list | tuple):
+                return _GIVE_UP
+            items = []
+            for item in value:
+                completed = self._complete(type_.of_type, field_details_list, item)
+                if completed is _GIVE_UP:
+                    return _GIVE_UP
+                items.append(completed)
+            return items
+        if isinstance(type_, GraphQLObjectType):
+            return self._complete_object(type_, field_details_list, value)
+        serialized = type_.serialize(value)  # type: ignore[union-attr]
+        return _GIVE_UP if serialized is None or serialized is Undefined else serialized
 
-    def _list(self, shape: _Shape, details: FieldDetailsList, path: Path, values: Any) -> Any:
-        if not isinstance(values, list | tuple):
-            return FALLBACK
-        item = shape.item
-        assert item is not None
-        if item.kind == "leaf":
-            completed = [_complete_leaf(item, v) for v in values]
-            return FALLBACK if any(c is FALLBACK for c in completed) else (lambda: completed)
-        object_type = item.named
-        is_type_of = object_type.is_type_of
-        for v in values:
-            if v is None:
-                if item.non_null:
-                    return FALLBACK
-            elif is_type_of is not None and is_type_of(v, None) is not True:
-                return FALLBACK
-        grouped, defers, _ = self.collect_subfields(object_type, details)
-        if defers:
-            return FALLBACK
+    def _subfields(self, type_: GraphQLObjectType, field_details_list: Any) -> list[Subfield]:
+        """The selected subfields of an object, planned once per selection."""
+        key = (id(type_), id(field_details_list))
+        cached = self._object_plans.get(key)
+        if cached is not None:
+            return cached[1]
+        plan = []
+        for response_name, sub in self.collect_subfields(type_, field_details_list)[0].items():
+            name = sub[0].node.name.value
+            if name == "__typename":
+                plan.append(Subfield(response_name, None, type_, sub, None, True))
+                continue
+            field = type_.fields[name]
+            non_null = isinstance(field.type, GraphQLNonNull)
+            named = field.type.of_type if non_null else field.type  # type: ignore[union-attr]
+            serialize = named.serialize if is_leaf_type(named) else None
+            reader = plain_reader(type_, field)
+            plan.append(Subfield(response_name, reader, field.type, sub, serialize, non_null))
+        # Keyed on ids like graphql-core's own memo: keep the field group alive with it.
+        self._object_plans[key] = (field_details_list, plan)
+        return plan
 
-        def run() -> Any:
-            items = [
-                None
-                if v is None
-                else self._guarded_call(
-                    item,
-                    details,
-                    path.add_key(i, None),
-                    lambda v=v, i=i: self.execute_fields(
-                        object_type, v, path.add_key(i, None), grouped, None
-                    ),
-                )
-                for i, v in enumerate(values)
-            ]
-            awaitables = [i for i, r in enumerate(items) if self.is_awaitable(r)]
-            if not awaitables:
-                return items
-
-            async def await_items() -> list[Any]:
-                done = await gather_with_cancel(*(items[i] for i in awaitables))
-                for i, result in zip(awaitables, done, strict=True):
-                    items[i] = result
-                return items
-
-            return await_items()
-
-        return run
-
-    def _guarded(self, shape: _Shape, details: FieldDetailsList, path: Path, run: Any) -> Any:
-        if run is FALLBACK:
-            return FALLBACK
-        return self._guarded_call(shape, details, path, run)
-
-    def _guarded_call(
-        self, shape: _Shape, details: FieldDetailsList, path: Path, run: Callable[[], Any]
+    def _complete_object(
+        self, type_: GraphQLObjectType, field_details_list: Any, source: Any
     ) -> Any:
-        """graphql-core's error protection around a completion: a nullable position
-        records the error and becomes null; a non-null one re-raises to its parent."""
-        try:
-            result = run()
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, shape.type, details, path)
-            return None
-        if not self.is_awaitable(result):
-            return result
+        if type_.is_type_of is not None and not type_.is_type_of(source, None):
+            return _GIVE_UP
+        result: dict[str, Any] = {}
+        for response_name, read, field_type, sub, serialize, non_null in self._subfields(
+            type_, field_details_list
+        ):
+            if read is None:
+                result[response_name] = type_.name
+                continue
+            value = read(source)
+            if serialize is None:  # objects and lists
+                value = self._complete(field_type, sub, value)
+            elif value is None:  # leaves, inline: most of the fields of a big answer
+                if non_null:
+                    return _GIVE_UP
+            elif type(value) in _PLAIN_SCALARS or not self.is_awaitable(value):
+                value = serialize(value)
+                if value is None or value is Undefined:
+                    return _GIVE_UP
+            else:
+                return _GIVE_UP
+            if value is _GIVE_UP:
+                return _GIVE_UP
+            result[response_name] = value
+        return result
 
-        async def await_guarded() -> Any:
+    def execute_field(  # type: ignore[override]
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        node = field_details_list[0].node
+        field = parent_type.fields.get(node.name.value)
+        if (
+            field is not None
+            and not node.arguments
+            and not self._has_middleware()
+            and plain_reader(parent_type, field) is not None
+            and self._is_plain(field.type, field_details_list)
+        ):
             try:
-                return await result
-            except Exception as raw_error:
-                self.handle_field_error(raw_error, shape.type, details, path)
-                return None
-
-        return await_guarded()
-
-    # -- assembling the response map ------------------------------------------------------
-
-    def _finish(self, results: dict[str, Any]) -> AwaitableOrValue[dict[str, Any]]:
-        is_awaitable = self.is_awaitable
-        pending = [k for k, v in results.items() if v is not FALLBACK and is_awaitable(v)]
-        if not pending:
-            return {k: v for k, v in results.items() if v is not FALLBACK}
-
-        async def await_results() -> dict[str, Any]:
-            done = await gather_with_cancel(*(results[k] for k in pending))
-            results.update(zip(pending, done, strict=True))
-            return {k: v for k, v in results.items() if v is not FALLBACK}
-
-        return await_results()
-
-    async def _await_fields(self, results: dict[str, Any], rest: Any) -> dict[str, Any]:
-        results.update(await rest)
-        finished = self._finish(results)
-        return await finished if self.is_awaitable(finished) else finished  # type: ignore[misc]
-
-
-def _complete_leaf(shape: _Shape, value: Any) -> Any:
-    """The coerced scalar/enum, or FALLBACK when graphql-core must produce the error."""
-    if value is None:
-        return FALLBACK if shape.non_null else None
-    if value is Undefined:
-        return FALLBACK
-    try:
-        coerced = shape.named.coerce_output_value(value)
-    except Exception:  # noqa: BLE001 - the full path reports it as a field error
-        return FALLBACK
-    return FALLBACK if coerced is None or coerced is Undefined else coerced
+                completed = self._complete(
+                    field.type,
+                    field_details_list,
+                    plain_reader(parent_type, field)(source),  # type: ignore[misc]
+                )
+            except Exception:  # noqa: BLE001 - the regular path reports it properly
+                completed = _GIVE_UP
+            if completed is not _GIVE_UP:
+                return completed
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )

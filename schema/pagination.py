@@ -99,3 +99,19 @@ async def paginate(
     return build_connection(
         [to_node(row) for row in rows[:size]], offset, size, len(rows) > size, queryset.count
     )
+
+
+def paginate_loaded(
+    items: Sequence[Any], first: int | None, after: str | None, to_node: Callable[[Any], R]
+) -> Connection[R]:
+    """One page of a list already loaded (a nested field fed by a dataloader): no query."""
+    size = page_size(first)
+    offset = decode_cursor(after)
+    page = items[offset : offset + size]
+
+    async def count() -> int:
+        return len(items)
+
+    return build_connection(
+        [to_node(row) for row in page], offset, size, len(items) > offset + size, count
+    )

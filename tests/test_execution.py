@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import strawberry
 
-from schema.execution import FastExecutor
+from schema.execution import FastFieldsExecutionContext as FastExecutor
 
 
 @strawberry.enum

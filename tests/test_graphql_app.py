@@ -43,6 +43,15 @@ async def test_get_never_runs_operations(client: httpx.AsyncClient, tenant: Tena
     assert response.status_code in (400, 405)
 
 
+async def test_depth_limit(gql: GraphQLClient, tenant: Tenant) -> None:
+    ten = "{ sessions { edges { node { clients { edges { node { client { sessions { clients { edges { cursor } } } } } } } } } } }"
+    assert not (await gql(ten, as_=tenant.staff)).get("errors")
+    eleven = ten.replace("edges { cursor }", "edges { node { id } }")
+    body = await gql(eleven, as_=tenant.staff)
+    assert body["data"] is None
+    assert "exceeds maximum operation depth of 10" in body["errors"][0]["message"]
+
+
 async def test_alias_limit(gql: GraphQLClient, tenant: Tenant) -> None:
     aliases = " ".join(f"a{i}: me {{ canWrite }}" for i in range(16))
     body = await gql("{ " + aliases + " }", as_=tenant.staff)

@@ -1,0 +1,158 @@
+"""Client companies and their contacts (SPEC §4): validation, change log, events."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from models.sessions import Client, Contact, SessionClient
+from resolvers.audit import log_action, log_changes
+from resolvers.context import Scope
+from resolvers.errors import ValidationFailed, WrongState
+from resolvers.events import emit_event
+from resolvers.runtime import atomic
+from resolvers.versioning import lock_at_version, update_versioned
+
+CLIENT = "client"
+CONTACT = "contact"
+CLIENT_FIELDS = ("name", "address", "siret")
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "job_title")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_client(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Trimmed, validated client fields (only those given)."""
+    cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
+    if "name" in cleaned and not cleaned["name"]:
+        raise ValidationFailed("name is required", field="name")
+    if cleaned.get("siret"):
+        siret = re.sub(r"\s", "", cleaned["siret"])
+        if not re.fullmatch(r"\d{14}", siret):
+            raise ValidationFailed("siret must be 14 digits", field="siret")
+        cleaned["siret"] = siret
+    elif "siret" in cleaned:
+        cleaned["siret"] = None
+    return cleaned
+
+
+def clean_contact(values: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
+    if "last_name" in cleaned and not cleaned["last_name"]:
+        raise ValidationFailed("lastName is required", field="lastName")
+    if cleaned.get("email"):
+        cleaned["email"] = cleaned["email"].lower()
+        if not EMAIL.match(cleaned["email"]):
+            raise ValidationFailed(f"email '{cleaned['email']}' is not valid", field="email")
+    return cleaned
+
+
+async def _emit(scope: Scope, type: str, record_type: str, record_id: int, **payload: Any) -> None:
+    await emit_event(scope, type, record_type, record_id, {"id": record_id, **payload})
+
+
+async def create_client(scope: Scope, values: Mapping[str, Any]) -> Client:
+    scope.require_write()
+    cleaned = clean_client({"address": "", **values})
+    if "name" not in cleaned:
+        raise ValidationFailed("name is required", field="name")
+    async with atomic():
+        client = await scope.create(Client, **cleaned)
+        await log_action(scope, CLIENT, client.id, "create", new_value=client.name)
+        await _emit(scope, "client.created", CLIENT, client.id, name=client.name)
+    return client
+
+
+async def update_client(
+    scope: Scope, client_id: int, version: int, values: Mapping[str, Any]
+) -> Client:
+    scope.require_write()
+    changes = clean_client(values)
+    async with atomic():
+        client = await lock_at_version(scope, Client, client_id, version)
+        before = await update_versioned(scope, client, changes)
+        await log_changes(scope, CLIENT, client.id, before, changes)
+        await _emit(scope, "client.updated", CLIENT, client.id, fields=sorted(changes))
+    return client
+
+
+async def delete_client(scope: Scope, client_id: int) -> int:
+    """Deletes the client and its contacts; refused while it is enrolled in a session."""
+    scope.require_write()
+    async with atomic():
+        client = await scope.get(Client, client_id, for_update=True)
+        enrolled = await scope.query(SessionClient).filter(client_id=client.id).count()
+        if enrolled:
+            raise WrongState(
+                f"client {client.name} is enrolled in {enrolled} session(s): remove it first",
+                field="id",
+            )
+        await scope.query(Client).filter(id=client.id).update(main_contact_id=None)
+        await scope.query(Contact).filter(client_id=client.id).delete()
+        await client.delete()
+        await log_action(scope, CLIENT, client.id, "delete", new_value=client.name)
+        await _emit(scope, "client.deleted", CLIENT, client.id)
+    return client.id
+
+
+async def _set_main_contact(scope: Scope, client: Client, contact_id: int | None) -> None:
+    before = await update_versioned(scope, client, {"main_contact_id": contact_id})
+    await log_changes(scope, CLIENT, client.id, before, {"main_contact_id": contact_id})
+    await _emit(scope, "client.updated", CLIENT, client.id, fields=["main_contact_id"])
+
+
+async def set_main_contact(scope: Scope, client_id: int, contact_id: int) -> Client:
+    scope.require_write()
+    async with atomic():
+        client = await scope.get(Client, client_id, for_update=True)
+        contact = await scope.get(Contact, contact_id)
+        if contact.client_id != client.id:
+            raise ValidationFailed(
+                f"contact {contact.id} does not belong to client {client.id}", field="contactId"
+            )
+        await _set_main_contact(scope, client, contact.id)
+    return client
+
+
+async def create_contact(
+    scope: Scope, client_id: int | None, values: Mapping[str, Any], *, main: bool = False
+) -> Contact:
+    scope.require_write()
+    cleaned = clean_contact(values)
+    if "last_name" not in cleaned:
+        raise ValidationFailed("lastName is required", field="lastName")
+    async with atomic():
+        client = await scope.get(Client, client_id, for_update=True) if client_id else None
+        contact = await scope.create(Contact, client_id=client.id if client else None, **cleaned)
+        await log_action(scope, CONTACT, contact.id, "create", new_value=contact.email)
+        await _emit(scope, "contact.created", CONTACT, contact.id, clientId=contact.client_id)
+        if client is not None and (main or client.main_contact_id is None):
+            await _set_main_contact(scope, client, contact.id)
+    return contact
+
+
+async def update_contact(
+    scope: Scope, contact_id: int, version: int, values: Mapping[str, Any]
+) -> Contact:
+    scope.require_write()
+    changes = clean_contact(values)
+    async with atomic():
+        contact = await lock_at_version(scope, Contact, contact_id, version)
+        before = await update_versioned(scope, contact, changes)
+        await log_changes(scope, CONTACT, contact.id, before, changes)
+        await _emit(scope, "contact.updated", CONTACT, contact.id, fields=sorted(changes))
+    return contact
+
+
+async def delete_contact(scope: Scope, contact_id: int) -> int:
+    """Deletes a contact; a client it was the main contact of gets none."""
+    scope.require_write()
+    async with atomic():
+        contact = await scope.get(Contact, contact_id, for_update=True)
+        owner = await scope.query(Client).filter(main_contact_id=contact.id).first()
+        if owner is not None:
+            await _set_main_contact(scope, owner, None)
+        await contact.delete()
+        await log_action(scope, CONTACT, contact.id, "delete", new_value=contact.email)
+        await _emit(scope, "contact.deleted", CONTACT, contact.id, clientId=contact.client_id)
+    return contact.id

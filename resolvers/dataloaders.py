@@ -1,0 +1,175 @@
+"""Per-request dataloaders for the training domain's nested fields (SPEC §12).
+
+Each factory takes the caller's ``Scope`` (so every batch stays inside the organisation)
+and is registered once per request through ``info.context.loader(factory)``: a nested
+field costs one statement per level of the query, whatever the page size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from typing import Any, NamedTuple, TypeVar
+
+from strawberry.dataloader import DataLoader
+from tortoise.queryset import QuerySet
+
+from models.base import TenantModel
+from models.core import Organization, User
+from models.sessions import (
+    Client,
+    ConfirmationState,
+    Contact,
+    SessionClient,
+    SessionSlot,
+    TrainingSession,
+)
+from resolvers.context import Scope
+
+M = TypeVar("M", bound=TenantModel)
+
+SLOT_ORDER = ("date", "start_time", "position", "id")
+CONTACT_ORDER = ("last_name", "first_name", "id")
+SESSION_ORDER = ("first_date", "reference", "id")
+
+
+class ClientRecord(NamedTuple):
+    """What nested client fields show (a lighter read than a model instance)."""
+
+    id: int
+    name: str
+    address: str
+    siret: str | None
+    version: int
+    main_contact_id: int | None
+
+
+class ContactRecord(NamedTuple):
+    id: int
+    client_id: int | None
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    job_title: str
+    version: int
+
+
+class SlotRecord(NamedTuple):
+    id: int
+    session_id: int
+    position: int
+    date: date
+    start_time: time
+    end_time: time
+    location: str
+
+
+class EnrolmentRecord(NamedTuple):
+    id: int
+    session_id: int
+    client_id: int
+    version: int
+    confirmation_state: ConfirmationState
+    confirmation_sent_at: datetime | None
+    confirmation_deadline: date | None
+    confirmation_answered_at: datetime | None
+    current_proposal_id: int | None
+    organization_id: int
+
+
+R = TypeVar("R", bound=tuple[Any, ...])
+
+
+async def _records(query: QuerySet[Any], record: type[R]) -> list[R]:
+    # Tortoise converts each column (enums, dates, zones) as for a model, minus the
+    # cost of building model instances: thousands of rows per nested page.
+    return [record._make(row) for row in await query.values_list(*record._fields)]  # type: ignore[attr-defined]
+
+
+def _by_id(scope: Scope, model: type[M], columns: Sequence[str] = ()) -> DataLoader[int, M | None]:
+    """``columns``: read only those (the nested fields need them; timestamps cost)."""
+
+    async def load(ids: list[int]) -> list[M | None]:
+        query = scope.query(model).filter(id__in=ids)
+        found = {row.id: row for row in await (query.only(*columns) if columns else query)}
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def _grouped(
+    scope: Scope, model: type[TenantModel], key: str, order: Sequence[str], record: type[R]
+) -> DataLoader[int, list[R]]:
+    """Records of ``model`` rows whose ``key`` column is each requested id, in ``order``."""
+
+    async def load(ids: list[int]) -> list[list[R]]:
+        groups: dict[int, list[R]] = defaultdict(list)
+        query = scope.query(model).filter(**{f"{key}__in": ids}).order_by(*order)
+        for row in await _records(query, record):
+            groups[getattr(row, key)].append(row)
+        return [groups.get(i, []) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def sessions_by_id(scope: Scope) -> DataLoader[int, TrainingSession | None]:
+    return _by_id(scope, TrainingSession)
+
+
+def clients_by_id(scope: Scope) -> DataLoader[int, ClientRecord | None]:
+    async def load(ids: list[int]) -> list[ClientRecord | None]:
+        query = scope.query(Client).filter(id__in=ids)
+        found = {row.id: row for row in await _records(query, ClientRecord)}
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def users_by_id(scope: Scope) -> DataLoader[int, User | None]:
+    return _by_id(scope, User)
+
+
+def slots_by_session(scope: Scope) -> DataLoader[int, list[SlotRecord]]:
+    return _grouped(scope, SessionSlot, "session_id", SLOT_ORDER, SlotRecord)
+
+
+def enrolments_by_session(scope: Scope) -> DataLoader[int, list[EnrolmentRecord]]:
+    return _grouped(scope, SessionClient, "session_id", ("id",), EnrolmentRecord)
+
+
+def contacts_by_client(scope: Scope) -> DataLoader[int, list[ContactRecord]]:
+    return _grouped(scope, Contact, "client_id", CONTACT_ORDER, ContactRecord)
+
+
+def sessions_by_client(scope: Scope) -> DataLoader[int, list[TrainingSession]]:
+    """The sessions each client is enrolled in, ordered by first slot date (two statements)."""
+
+    async def load(client_ids: list[int]) -> list[list[TrainingSession]]:
+        pairs = (
+            await scope.query(SessionClient)
+            .filter(client_id__in=client_ids)
+            .values_list("client_id", "session_id")
+        )
+        sessions = {
+            row.id: row
+            for row in await scope.query(TrainingSession)
+            .filter(id__in={session_id for _, session_id in pairs})
+            .order_by(*SESSION_ORDER)
+        }
+        position = {session_id: i for i, session_id in enumerate(sessions)}
+        groups: dict[int, list[TrainingSession]] = defaultdict(list)
+        for client_id, session_id in sorted(pairs, key=lambda pair: position[pair[1]]):
+            groups[client_id].append(sessions[session_id])
+        return [groups.get(i, []) for i in client_ids]
+
+    return DataLoader(load_fn=load)
+
+
+def organization_time_zone(scope: Scope) -> DataLoader[int, str]:
+    async def load(ids: list[int]) -> list[str]:
+        zones = dict(await Organization.filter(id__in=ids).values_list("id", "time_zone"))
+        return [str(zones.get(i, "Europe/Paris")) for i in ids]
+
+    return DataLoader(load_fn=load)
