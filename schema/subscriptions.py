@@ -43,31 +43,28 @@ async def event_stream(
 ) -> AsyncGenerator[DomainEvent, None]:
     """Replay rows after ``after`` from the table, then live ones: no gap, no duplicate.
 
-    The live feed is opened *before* the replay query, so an event committed during
-    the replay is either in the replay or in the feed; ids already yielded are skipped.
+    The live feed is opened *before* the replay query, so an event committed during the
+    replay is in the replay, the feed, or both; the ids replayed are skipped in the feed.
+    Live events are yielded in commit order, which may differ from id order (ids are
+    taken at insert time), so no id comparison with the replay's last one is made.
     """
     scope = info.context.require_subscriber()
     async with info.context.services.event_feed(scope.organization_id) as feed:
-        last = after if after is not None else await _latest_event_id(scope.organization_id)
+        start = after if after is not None else await _latest_event_id(scope.organization_id)
+        replayed: set[int] = set()
+        last = start
         while True:
             batch = await events_after(scope.organization_id, last, types)
             for event in batch:
+                replayed.add(event.id)
                 last = event.id
                 yield event
             if len(batch) < 500:
                 break
         while True:
             event = await feed.get()
-            if event.id <= last or (types and event.type not in types):
+            if event.id <= start or event.id in replayed or (types and event.type not in types):
                 continue
-            if event.id > last + 1:
-                # Ids are allocated at insert time but committed in any order: fill a gap
-                # from the table before moving on (keeps "no gap" true under concurrency).
-                for missed in await events_after(scope.organization_id, last, types):
-                    if missed.id < event.id:
-                        last = missed.id
-                        yield missed
-            last = event.id
             yield event
 
 

@@ -205,3 +205,35 @@ async def test_websocket_without_valid_credentials_is_rejected(
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+@pytest.mark.postgres_only
+async def test_event_committed_after_a_later_one_is_still_delivered(
+    live_server: LiveServer, tenant: Tenant
+) -> None:
+    """Event ids are taken at insert time: a slow transaction can commit its lower id
+    after a quick one's higher id. Both reach the subscriber, each once."""
+    key = await tenant.api_key(ApiScope.SUBSCRIBE)
+    async with websockets.connect(
+        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:  # type: ignore[list-item]
+        await _subscribe(ws, key, EVENTS, {})
+        await asyncio.sleep(0.2)  # subscription registered
+        inserted, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_transaction() -> int:
+            async with runtime.atomic():
+                event = await emit_event(tenant.staff.scope, "test.slow", "session", 1, {})
+                inserted.set()
+                await release.wait()
+            return event.id
+
+        slow = asyncio.create_task(slow_transaction())
+        await inserted.wait()
+        [quick_id] = await _emit(tenant, 1)
+        first = await _next(ws)
+        release.set()
+        slow_id = await slow
+        second = await _next(ws)
+        assert slow_id < quick_id
+        assert [int(first["id"]), int(second["id"])] == [quick_id, slow_id]
