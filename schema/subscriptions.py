@@ -15,6 +15,7 @@ from resolvers.events import events_after
 from schema.context import Info
 from schema.leads import Lead
 from schema.relay import db_id
+from schema.sessions import Session
 
 
 @strawberry.type
@@ -97,3 +98,29 @@ class Subscription:
         async for row in event_stream(info, list(leads.EVENT_TYPES), start):
             if wanted is None or row.record_id == wanted:
                 yield Event.from_row(row)
+
+    @strawberry.subscription(
+        description="Client confirmation changes (state, with its reason), of one session"
+        " when `sessionId` is given; `after` replays as in `events`."
+    )
+    async def confirmation_changed(
+        self,
+        info: Info,
+        session_id: relay.GlobalID | None = None,
+        after: strawberry.ID | None = None,
+    ) -> AsyncGenerator[Event, None]:
+        wanted = db_id(session_id, Session) if session_id is not None else None
+        start = int(after) if after is not None else None
+        async for row in event_stream(info, ["confirmation.changed"], start):
+            if wanted is None or row.payload.get("sessionId") == wanted:
+                yield Event.from_row(row)
+
+    @strawberry.subscription(
+        description="Delivery status changes of outbound emails (QUEUED, SENT, FAILED)."
+    )
+    async def email_status_changed(
+        self, info: Info, after: strawberry.ID | None = None
+    ) -> AsyncGenerator[Event, None]:
+        start = int(after) if after is not None else None
+        async for row in event_stream(info, ["email.status_changed"], start):
+            yield Event.from_row(row)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from strawberry import relay
 
 from app.asgi import create_app
 from app.settings import Settings
@@ -237,3 +238,25 @@ async def test_event_committed_after_a_later_one_is_still_delivered(
         second = await _next(ws)
         assert slow_id < quick_id
         assert [int(first["id"]), int(second["id"])] == [quick_id, slow_id]
+
+
+async def test_confirmation_changed_streams_one_sessions_changes(
+    live_server: LiveServer, gql: GraphQLClient, tenant: Tenant
+) -> None:
+    from tests.confirmation_support import MANUAL, enrol
+
+    watched = await enrol(tenant, reference="S-1", client_name="Acme")
+    other = await enrol(tenant, reference="S-2", client_name="Globex")
+    session_gid = relay.to_base64("Session", watched.session.id)
+    query = "subscription($s: ID) { confirmationChanged(sessionId: $s) { type recordId payload } }"
+    async with websockets.connect(
+        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:  # type: ignore[list-item]
+        await _subscribe(ws, tenant.staff.token, query, {"s": session_gid})
+        await asyncio.sleep(0.2)
+        for enrolment in (other, watched):
+            await gql.ok(MANUAL, {"id": enrolment.gid, "on": True}, as_=tenant.staff)
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        change = message["payload"]["data"]["confirmationChanged"]
+        assert change["recordId"] == str(watched.session_client.id)
+        assert change["payload"]["to"] == "MANUALLY_VALIDATED"
