@@ -47,7 +47,11 @@ async def scratch_database(tmp_dir: Path, **overrides: object) -> AsyncIterator[
 
 
 def machine() -> str:
-    return f"{os.cpu_count()} cores, Python {platform.python_version()}, {date.today().isoformat()}"
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {date.today().isoformat()},"
+        f" load average {load:.1f} when it started"
+    )
 
 
 def record(section: str, lines: list[str]) -> None:
