@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 import traceback
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 from importlib import resources
 from typing import Any
@@ -150,7 +151,10 @@ def _refusal(field: str, message: str, line: int | None) -> ValidationFailed:
     return ValidationFailed(f"{field}{where}: {message}", field=field, line=line)
 
 
-def _compile(env: _BoundedSandbox, source: str, field: str, allowed: set[str]) -> Any:
+@lru_cache(maxsize=256)
+def _compile(env: _BoundedSandbox, source: str, field: str, allowed: frozenset[str]) -> Any:
+    """The compiled template (cached: compiling costs more than rendering, and every
+    proposal of an organisation renders the same few sources)."""
     try:
         ast = env.parse(source)
     except TemplateSyntaxError as exc:
@@ -167,7 +171,7 @@ def _compile(env: _BoundedSandbox, source: str, field: str, allowed: set[str]) -
 
 
 def _render(env: _BoundedSandbox, source: str, field: str, variables: dict[str, Any]) -> str:
-    template = _compile(env, source, field, set(variables))
+    template = _compile(env, source, field, frozenset(variables))
     try:
         return str(template.render(variables))
     except UndefinedError as exc:
