@@ -25,6 +25,9 @@ def run_dev(settings: Settings, *, host: str, port: int, demo: bool) -> None:
             f"error: port {port} on {host} is already in use (another 'trainhub dev'?).\n"
             f"Stop it, or pick another port: trainhub dev --port {port + 1}"
         )
+    if "public_base_url" not in settings.model_fields_set:
+        # Links in emails must reach this server, whatever port it was given.
+        settings.public_base_url = f"http://{host}:{port}"
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     redis = EmbeddedRedis(settings.redis_socket) if settings.embedded_redis else None
     sink = None

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -63,7 +64,27 @@ async def test_dev_mode_serves_graphiql_login_and_mailbox(
                 "query": 'mutation { login(email: "admin@demo.trainhub.test", password: "demo-password") { accessToken } }'
             },
         )
-        assert login.json()["data"]["login"]["accessToken"]
+        token = login.json()["data"]["login"]["accessToken"]
+
+        # The demo's first enrolment gets a proposal; its links point at this server.
+        deadline = (date.today() + timedelta(days=2)).isoformat()
+        sent = await http.post(
+            "/graphql",
+            json={
+                "query": "mutation($d: Date!) { sendDateProposal(sessionClientId: "
+                '"U2Vzc2lvbkNsaWVudDox", input: { deadline: $d }) { confirmation { state } } }',
+                "variables": {"d": deadline},
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert sent.json()["data"]["sendDateProposal"]["confirmation"]["state"] == "PENDING"
+        for _ in range(100):
+            if "Proposition de dates" in (await http.get("/dev/mailbox/")).text:
+                break
+            await asyncio.sleep(0.1)
+        proposal_stem = re.search(r"/dev/mailbox/(\d+)", (await http.get("/dev/mailbox/")).text)
+        proposal = await http.get(f"/dev/mailbox/{proposal_stem.group(1)}")  # type: ignore[union-attr]
+        assert f"{url}/respond/" in proposal.text
 
         # Mail sent to the embedded sink is listed and readable, links intact.
         message = EmailMessage()
