@@ -57,6 +57,8 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"production requires {', '.join(missing)}")
+            if len(self.secret_key) < 32:
+                raise ValueError("SECRET_KEY must be at least 32 characters (it signs tokens)")
         return self
 
     @property

@@ -30,7 +30,7 @@ from schema import (
     subscriptions,
     templates,
 )
-from schema.errors import should_mask
+from schema.errors import InputErrorCodes, should_mask
 from schema.execution import FastFieldsExecutionContext
 
 QUERIES: tuple[type, ...] = (
@@ -70,6 +70,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        InputErrorCodes,
     ]
     if limits.production:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))

@@ -69,7 +69,7 @@ async def test_token_limit(gql: GraphQLClient, tenant: Tenant) -> None:
 @pytest.fixture
 async def production_client(settings: Settings) -> Any:
     prod = settings.model_copy(
-        update={"environment": "production", "secret_key": "prod-secret-0123456789"}
+        update={"environment": "production", "secret_key": "production-secret-0123456789abcdef"}
     )
     application = create_app(prod, manage_db=False)
     async with (
@@ -98,6 +98,17 @@ async def test_production_masks_unexpected_errors_but_not_user_errors(
     # GraphiQL is not served.
     response = await production_client.http.get("/graphql", headers={"accept": "text/html"})
     assert "graphiql" not in response.text.lower()
+
+
+async def test_malformed_global_id_answers_like_a_missing_record(
+    gql: GraphQLClient, production_client: GraphQLClient, tenant: Tenant
+) -> None:
+    for client in (gql, production_client):
+        body = await client(
+            '{ node(id: "garbage") { id } session(id: "junk") { id } }', as_=tenant.staff
+        )
+        assert sorted(error_codes(body)) == ["NOT_FOUND", "NOT_FOUND"]
+        assert all("Unexpected" not in e["message"] for e in body["errors"])
 
 
 async def test_unexpected_error_is_masked_in_production(
