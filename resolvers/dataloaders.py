@@ -90,7 +90,9 @@ def _converter(model: type[TenantModel], name: str) -> Convert | None:
     if any(field_name == name for _, field_name, _ in meta.db_native_fields):
         return None
     field = meta.fields_map[name]
-    expected, to_python = field.field_type, field.to_python_value
+    # An enum field's field_type is its column's (str, int): the member is what it gives.
+    expected = getattr(field, "enum_type", None) or field.field_type
+    to_python = field.to_python_value
 
     def convert(value: Any) -> Any:
         # asyncpg returns dates, times and aware datetimes as they are: no conversion.
