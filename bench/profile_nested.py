@@ -18,13 +18,14 @@ import time
 from datetime import date
 from pathlib import Path
 
+SORT = "tottime"  # cProfile order of --profile
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SORT = "tottime"
+from app.training_grid import seed_grid  # noqa: E402
 from bench.harness import scratch_database  # noqa: E402
 from bench.nested_sessions import QUERY, SHAPE  # noqa: E402
-from app.training_grid import seed_grid  # noqa: E402
 from models.core import Role  # noqa: E402
 from resolvers import runtime  # noqa: E402
 from resolvers.context import Actor, ActorKind, Scope  # noqa: E402
@@ -65,7 +66,9 @@ async def main(runs: int, profile: bool) -> None:
             execute = sorted(t[0] for t in times)[len(times) // 2] * 1000
             encode = sorted(t[1] for t in times)[len(times) // 2] * 1000
             fastest = min(t[0] for t in times) * 1000
-            print(f"CPU per request: execute median {execute:.1f} ms (min {fastest:.1f}), json {encode:.1f} ms")
+            print(
+                f"CPU per request: execute median {execute:.1f} ms (min {fastest:.1f}), json {encode:.1f} ms"
+            )
 
 
 if __name__ == "__main__":
