@@ -209,8 +209,8 @@ async def session_client_nodes(
     locale = info.context.locale
     client_selections = below(selections, "client")
     if client_selections is not None and rows:
-        loader = info.context.loader(dataloaders.clients_by_id)
-        client_rows = await loader.load_many([row.client_id for row in rows])
+        loader = info.context.loader(dataloaders.clients_by_ids)
+        client_rows = await loader.load(tuple(row.client_id for row in rows))
         clients: list[Any] = await client_nodes(info, client_rows, client_selections)
     else:
         clients = [Deferred(partial(_load_client, info, row.client_id)) for row in rows]
@@ -242,13 +242,12 @@ async def session_nodes(
     nodes = [Session.from_row(row, info.context) for row in rows]
     ids = [node.id for node in nodes]
     if nodes and below(selections, "slots") is not None:
-        loader = info.context.loader(dataloaders.slots_by_session)
-        for node, slots in zip(nodes, await loader.load_many(ids), strict=True):
+        loader = info.context.loader(dataloaders.slots_by_sessions)
+        for node, slots in zip(nodes, await loader.load(tuple(ids)), strict=True):
             node.slots = [SessionSlot.from_row(s, node.location) for s in slots]
     client_selections = below(selections, "clients", "edges", "node")
     if nodes and client_selections is not None:
-        loader = info.context.loader(dataloaders.enrolments_by_session)
-        per_session = await loader.load_many(ids)
+        per_session = await info.context.loader(dataloaders.enrolments_by_sessions).load(tuple(ids))
         flat = await session_client_nodes(
             info, [row for rows in per_session for row in rows], client_selections
         )
