@@ -7,13 +7,13 @@ field costs one statement per level of the query, whatever the page size.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any, NamedTuple, TypeVar
 
 from strawberry.dataloader import DataLoader
-from tortoise.queryset import QuerySet
 
 from models.base import TenantModel
 from models.core import Organization, User
@@ -105,25 +105,53 @@ def _converter(model: type[TenantModel], name: str) -> Convert | None:
     return convert
 
 
-async def _records(query: QuerySet[Any], record: type[R]) -> list[R]:
-    """The rows of ``query`` (tenant filter, order, bound parameters: Tortoise builds
-    the statement) as records, converting only the columns the driver does not already
-    return as Python values: Tortoise's ``values_list`` calls a converter for every
-    column of thousands of rows per nested page."""
+def _column(model: type[TenantModel], name: str) -> str:
+    field = model._meta.fields_map[name]
+    return f'"{field.source_field or name}"'
+
+
+async def _records_in(
+    scope: Scope,
+    model: type[TenantModel],
+    record: type[R],
+    key: str,
+    ids: Sequence[int],
+    order: Sequence[str] = (),
+) -> list[R]:
+    """The organisation's rows of ``model`` whose ``key`` is one of ``ids``, in ``order``,
+    as records. Written by hand: Tortoise builds a parameter per id (thousands for a
+    nested page) and converts every column; here the ids are one bound parameter, and
+    only the columns the driver does not return as Python values are converted. The
+    identifiers come from the model, the organisation and the ids are bound."""
+    db = model._meta.db
     names: tuple[str, ...] = record._fields  # type: ignore[attr-defined]
-    selected = query.values_list(*names)
-    selected.sql()  # chooses the connection (transaction included) and builds the query
-    _, rows = await selected._db.execute_query(*selected.query.get_parameterized_sql())
-    converters = [(i, c) for i, name in enumerate(names) if (c := _converter(query.model, name))]
+    columns = ", ".join(_column(model, name) for name in names)
+    if db.capabilities.dialect == "postgres":
+        where, values = "= ANY($2::bigint[])", [scope.organization_id, list(ids)]
+        organization = "$1"
+    else:  # SQLite: the ids as one JSON array
+        where, values = (
+            "IN (SELECT value FROM json_each(?))",
+            [scope.organization_id, json.dumps(list(ids))],
+        )
+        organization = "?"
+    sql = (
+        f'SELECT {columns} FROM "{model._meta.db_table}" '
+        f'WHERE "organization_id" = {organization} AND {_column(model, key)} {where}'
+    )
+    if order:
+        sql += " ORDER BY " + ", ".join(_column(model, name) for name in order)
+    _, rows = await db.execute_query(sql, values)
+    converters = [(i, c) for i, name in enumerate(names) if (c := _converter(model, name))]
     make = record._make  # type: ignore[attr-defined]
     if not converters:
         return [make(tuple(row)) for row in rows]
     records = []
     for row in rows:
-        values = list(row)
+        row_values = list(row)
         for i, convert in converters:
-            values[i] = convert(values[i])
-        records.append(make(values))
+            row_values[i] = convert(row_values[i])
+        records.append(make(row_values))
     return records
 
 
@@ -145,8 +173,7 @@ def _grouped(
 
     async def load(ids: list[int]) -> list[list[R]]:
         groups: dict[int, list[R]] = defaultdict(list)
-        query = scope.query(model).filter(**{f"{key}__in": ids}).order_by(*order)
-        for row in await _records(query, record):
+        for row in await _records_in(scope, model, record, key, ids, order):
             groups[getattr(row, key)].append(row)
         return [groups.get(i, []) for i in ids]
 
@@ -159,8 +186,7 @@ def sessions_by_id(scope: Scope) -> DataLoader[int, TrainingSession | None]:
 
 def clients_by_id(scope: Scope) -> DataLoader[int, ClientRecord | None]:
     async def load(ids: list[int]) -> list[ClientRecord | None]:
-        query = scope.query(Client).filter(id__in=ids)
-        found = {row.id: row for row in await _records(query, ClientRecord)}
+        found = {row.id: row for row in await _records_in(scope, Client, ClientRecord, "id", ids)}
         return [found.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
