@@ -27,6 +27,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -35,6 +36,7 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
+from graphql.execution.values import get_argument_values
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -45,9 +47,14 @@ Completer = Callable[[Any], Any]  # a value -> its completed form, or _GIVE_UP
 _IDENTITY_SERIALIZED = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: bool}
 
 
+# A field's metadata key: ``function(source, **arguments)`` giving what its resolver
+# would, without side effects, or NOT_READY when only the resolver can (then it runs).
+PRELOADED = "trainhub-preloaded"
+_PLAIN_ARGUMENT_TYPES = (GraphQLInt, GraphQLString, GraphQLBoolean, GraphQLID)
 _READER = "trainhub-plain-reader"  # cached per GraphQLField in its extensions
 _UNSET = object()
 _GIVE_UP = object()
+NOT_READY = _GIVE_UP
 
 
 def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
@@ -114,6 +121,7 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # Keyed on ids like graphql-core's own memo; the field groups are kept alive with them.
         self._object_completers: dict[tuple[int, int], tuple[Any, Completer]] = {}
         self._field_completers: dict[tuple[int, int], tuple[Any, Completer | None]] = {}
+        self._selection_readers: dict[tuple[int, int], tuple[Any, Reader | None]] = {}
 
     def _has_middleware(self) -> bool:
         # strawberry always passes a manager; it wraps resolvers only when an extension
@@ -146,10 +154,51 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field = parent_type.fields.get(node.name.value)
         return (
             field is not None
-            and not node.arguments
-            and plain_reader(parent_type, field) is not None
+            and self._selection_reader(parent_type, field_details_list) is not None
             and self._is_plain(field.type, field_details_list)
         )
+
+    def _selection_reader(
+        self, parent_type: GraphQLObjectType, field_details_list: Any
+    ) -> Reader | None:
+        """How a selected field reads its value from the source without a resolver call:
+        a plain attribute, or a field's ``PRELOADED`` function with the selection's
+        arguments. None when it needs its resolver."""
+        key = (id(parent_type), id(field_details_list))
+        cached = self._selection_readers.get(key)
+        if cached is not None:
+            return cached[1]
+        first = field_details_list[0]
+        field = parent_type.fields[first.node.name.value]
+        reader: Reader | None = None
+        if not field.args:
+            reader = None if first.node.arguments else plain_reader(parent_type, field)
+        elif all(_named(arg.type) in _PLAIN_ARGUMENT_TYPES for arg in field.args.values()):
+            definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            preloaded = (getattr(definition, "metadata", None) or {}).get(PRELOADED)
+            if preloaded is not None:
+                reader = self._preloaded_reader(field, first, preloaded)
+        self._selection_readers[key] = (field_details_list, reader)
+        return reader
+
+    def _preloaded_reader(self, field: GraphQLField, first: Any, preloaded: Any) -> Reader | None:
+        try:  # graphql-core's coercion: defaults, variables
+            values = get_argument_values(
+                field,
+                first.node,
+                self.variable_values,
+                first.fragment_variable_values,
+                self.hide_suggestions,
+            )
+        except Exception:  # noqa: BLE001 - the regular path reports it properly
+            return None
+        # Scalars only: strawberry would pass these values as they are, by Python name.
+        python_names = {
+            name: arg.extensions[GraphQLCoreConverter.DEFINITION_BACKREF].python_name
+            for name, arg in field.args.items()
+        }
+        arguments = {python_names[name]: value for name, value in values.items()}
+        return lambda source: preloaded(source, **arguments)
 
     def _value_completer(self, type_: GraphQLOutputType, field_details_list: Any) -> Completer:
         """Completes a field's value of ``type_``, compiled once per selection."""
@@ -203,7 +252,7 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 steps.append((response_name, _constant(type_.name), None, None, True, str))
                 continue
             field = type_.fields[name]
-            read: Reader = plain_reader(type_, field)  # type: ignore[assignment]
+            read: Reader = self._selection_reader(type_, sub)  # type: ignore[assignment]
             non_null = isinstance(field.type, GraphQLNonNull)
             named = field.type.of_type if non_null else field.type  # type: ignore[union-attr]
             if is_leaf_type(named):
@@ -254,8 +303,8 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         completer = None
         node = field_details_list[0].node
         field = parent_type.fields.get(node.name.value)
-        if field is not None and not node.arguments and not self._has_middleware():
-            read = plain_reader(parent_type, field)
+        if field is not None and not self._has_middleware():
+            read = self._selection_reader(parent_type, field_details_list)
             if read is not None and self._is_plain(field.type, field_details_list):
                 complete = self._value_completer(field.type, field_details_list)
 

@@ -24,6 +24,7 @@ from schema.clients import Client, client_nodes
 from schema.common import DeleteResult, deleted, given_fields
 from schema.confirmation import Confirmation, DateProposal, proposals_of_row
 from schema.context import Context, Info
+from schema.execution import NOT_READY, PRELOADED
 from schema.labels import (
     ConfirmationSummary,
     ConfirmationSummaryLabel,
@@ -175,13 +176,23 @@ class Session(relay.Node):
         nodes = await session_client_nodes(info, rows, node_selections)
         return paginate_loaded(nodes, first, after, same)
 
-    @strawberry.field(description="Enrolled clients, in enrolment order.")
+    def _preloaded_clients(
+        self, first: int | None = MAX_PAGE_SIZE, after: str | None = None
+    ) -> Connection[SessionClient] | Any:
+        if self.preloaded_clients is None:
+            return NOT_READY
+        return paginate_loaded(self.preloaded_clients, first, after, same)
+
+    @strawberry.field(
+        description="Enrolled clients, in enrolment order.",
+        # Read without a resolver call when prefetched (schema/execution.py).
+        metadata={PRELOADED: _preloaded_clients},
+    )
     def clients(
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = None
     ) -> Connection[SessionClient]:
-        if self.preloaded_clients is not None:
-            return paginate_loaded(self.preloaded_clients, first, after, same)
-        return later(self._load_clients(info, first, after))
+        page = self._preloaded_clients(first, after)
+        return later(self._load_clients(info, first, after)) if page is NOT_READY else page
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
