@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -50,6 +51,14 @@ class TrainhubGraphQL(GraphQL[Context, None]):
     def __init__(self, services_ref: dict[str, Services], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._services = services_ref
+
+    def encode_json(self, data: object) -> str:
+        # orjson encodes a big answer several times faster than json.dumps. Text, not
+        # bytes: strawberry would send bytes over a WebSocket as a binary frame.
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # what orjson refuses (e.g. an int over 64 bits), json may take
+            return super().encode_json(data)  # type: ignore[return-value]
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         context = Context(

@@ -7,13 +7,13 @@ field costs one statement per level of the query, whatever the page size.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any, NamedTuple, TypeVar
 
 from strawberry.dataloader import DataLoader
-from tortoise.queryset import QuerySet
 
 from models.base import TenantModel
 from models.core import Organization, User
@@ -28,6 +28,8 @@ from models.sessions import (
 from resolvers.context import Scope
 
 M = TypeVar("M", bound=TenantModel)
+K = TypeVar("K")
+V = TypeVar("V")
 
 SLOT_ORDER = ("date", "start_time", "position", "id")
 CONTACT_ORDER = ("last_name", "first_name", "id")
@@ -80,12 +82,77 @@ class EnrolmentRecord(NamedTuple):
 
 
 R = TypeVar("R", bound=tuple[Any, ...])
+Convert = Callable[[Any], Any]
 
 
-async def _records(query: QuerySet[Any], record: type[R]) -> list[R]:
-    # Tortoise converts each column (enums, dates, zones) as for a model, minus the
-    # cost of building model instances: thousands of rows per nested page.
-    return [record._make(row) for row in await query.values_list(*record._fields)]  # type: ignore[attr-defined]
+def _converter(model: type[TenantModel], name: str) -> Convert | None:
+    """What makes a column's raw driver value the field's Python value; None when the
+    driver already returns it (on PostgreSQL: everything but enums)."""
+    meta = model._meta
+    if any(field_name == name for _, field_name, _ in meta.db_native_fields):
+        return None
+    field = meta.fields_map[name]
+    # An enum field's field_type is its column's (str, int): the member is what it gives.
+    expected = getattr(field, "enum_type", None) or field.field_type
+    to_python = field.to_python_value
+
+    def convert(value: Any) -> Any:
+        # asyncpg returns dates, times and aware datetimes as they are: no conversion.
+        if value is None or type(value) is expected:
+            return value
+        return to_python(value)
+
+    return convert
+
+
+def _column(model: type[TenantModel], name: str) -> str:
+    field = model._meta.fields_map[name]
+    return f'"{field.source_field or name}"'
+
+
+async def _records_in(
+    scope: Scope,
+    model: type[TenantModel],
+    record: type[R],
+    key: str,
+    ids: Sequence[int],
+    order: Sequence[str] = (),
+) -> list[R]:
+    """The organisation's rows of ``model`` whose ``key`` is one of ``ids``, in ``order``,
+    as records. Written by hand: Tortoise builds a parameter per id (thousands for a
+    nested page) and converts every column; here the ids are one bound parameter, and
+    only the columns the driver does not return as Python values are converted. The
+    identifiers come from the model, the organisation and the ids are bound."""
+    db = model._meta.db
+    names: tuple[str, ...] = record._fields  # type: ignore[attr-defined]
+    columns = ", ".join(_column(model, name) for name in names)
+    if db.capabilities.dialect == "postgres":
+        where, values = "= ANY($2::bigint[])", [scope.organization_id, list(ids)]
+        organization = "$1"
+    else:  # SQLite: the ids as one JSON array
+        where, values = (
+            "IN (SELECT value FROM json_each(?))",
+            [scope.organization_id, json.dumps(list(ids))],
+        )
+        organization = "?"
+    sql = (
+        f'SELECT {columns} FROM "{model._meta.db_table}" '
+        f'WHERE "organization_id" = {organization} AND {_column(model, key)} {where}'
+    )
+    if order:
+        sql += " ORDER BY " + ", ".join(_column(model, name) for name in order)
+    _, rows = await db.execute_query(sql, values)
+    converters = [(i, c) for i, name in enumerate(names) if (c := _converter(model, name))]
+    make = record._make  # type: ignore[attr-defined]
+    if not converters:
+        return [make(tuple(row)) for row in rows]
+    records = []
+    for row in rows:
+        row_values = list(row)
+        for i, convert in converters:
+            row_values[i] = convert(row_values[i])
+        records.append(make(row_values))
+    return records
 
 
 def _by_id(scope: Scope, model: type[M], columns: Sequence[str] = ()) -> DataLoader[int, M | None]:
@@ -106,8 +173,7 @@ def _grouped(
 
     async def load(ids: list[int]) -> list[list[R]]:
         groups: dict[int, list[R]] = defaultdict(list)
-        query = scope.query(model).filter(**{f"{key}__in": ids}).order_by(*order)
-        for row in await _records(query, record):
+        for row in await _records_in(scope, model, record, key, ids, order):
             groups[getattr(row, key)].append(row)
         return [groups.get(i, []) for i in ids]
 
@@ -120,8 +186,7 @@ def sessions_by_id(scope: Scope) -> DataLoader[int, TrainingSession | None]:
 
 def clients_by_id(scope: Scope) -> DataLoader[int, ClientRecord | None]:
     async def load(ids: list[int]) -> list[ClientRecord | None]:
-        query = scope.query(Client).filter(id__in=ids)
-        found = {row.id: row for row in await _records(query, ClientRecord)}
+        found = {row.id: row for row in await _records_in(scope, Client, ClientRecord, "id", ids)}
         return [found.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
@@ -141,6 +206,32 @@ def enrolments_by_session(scope: Scope) -> DataLoader[int, list[EnrolmentRecord]
 
 def contacts_by_client(scope: Scope) -> DataLoader[int, list[ContactRecord]]:
     return _grouped(scope, Contact, "client_id", CONTACT_ORDER, ContactRecord)
+
+
+def _many(
+    factory: Callable[[Scope], DataLoader[K, V]],
+) -> Callable[[Scope], DataLoader[tuple[K, ...], list[V]]]:
+    """A loader of whole key lists (a page's prefetch) through ``factory``'s batch
+    function: one future per list instead of one per key, still one statement per
+    batch of concurrent lists (a page asks for thousands of keys at once)."""
+
+    def make(scope: Scope) -> DataLoader[tuple[K, ...], list[V]]:
+        load_keys = factory(scope).load_fn
+
+        async def load(groups: list[tuple[K, ...]]) -> list[list[V]]:
+            keys = list(dict.fromkeys(key for group in groups for key in group))
+            found = dict(zip(keys, await load_keys(keys), strict=True)) if keys else {}
+            return [[found[key] for key in group] for group in groups]
+
+        return DataLoader(load_fn=load, cache=False)
+
+    return make
+
+
+clients_by_ids = _many(clients_by_id)
+slots_by_sessions = _many(slots_by_session)
+enrolments_by_sessions = _many(enrolments_by_session)
+contacts_by_clients = _many(contacts_by_client)
 
 
 def sessions_by_client(scope: Scope) -> DataLoader[int, list[TrainingSession]]:

@@ -140,9 +140,9 @@ async def client_nodes(
     nodes = [Client.from_row(row, info.context) if row else None for row in rows]
     present = [node for node in nodes if node is not None]
     if below(selections, "contacts") is not None or below(selections, "mainContact") is not None:
-        loader = info.context.loader(dataloaders.contacts_by_client)
+        loader = info.context.loader(dataloaders.contacts_by_clients)
         for node, contacts in zip(
-            present, await loader.load_many([n.id for n in present]), strict=True
+            present, await loader.load(tuple(n.id for n in present)), strict=True
         ):
             node.preload_contacts([Contact.from_row(c) for c in contacts])
     return nodes

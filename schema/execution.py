@@ -18,40 +18,43 @@ written, and graphql-core's regular path then executes it with its usual semanti
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
+from graphql.execution.values import get_argument_values
 from strawberry import relay
-from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 Reader = Callable[[Any], Any]
-_PLAIN_SCALARS = frozenset({str, int, float, bool})
+Completer = Callable[[Any], Any]  # a value -> its completed form, or _GIVE_UP
+# Leaf types whose serialize returns a value of this exact Python type unchanged.
+_IDENTITY_SERIALIZED = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: bool}
 
 
-class Subfield(NamedTuple):
-    response_name: str
-    read: Reader | None  # None: ``__typename``
-    type: GraphQLOutputType
-    field_details_list: Any
-    serialize: Callable[[Any], Any] | None  # set for leaf types
-    non_null: bool
-
-
+# A field's metadata key: ``function(source, **arguments)`` giving what its resolver
+# would, without side effects, or NOT_READY when only the resolver can (then it runs).
+PRELOADED = "trainhub-preloaded"
+_PLAIN_ARGUMENT_TYPES = (GraphQLInt, GraphQLString, GraphQLBoolean, GraphQLID)
 _READER = "trainhub-plain-reader"  # cached per GraphQLField in its extensions
 _UNSET = object()
 _GIVE_UP = object()
+NOT_READY = _GIVE_UP
 
 
 def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
@@ -65,12 +68,13 @@ def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
         or origin.resolve_typename.__func__ is not default.resolve_typename.__func__  # type: ignore[attr-defined]
     ):
         return None
-    attribute, type_name = origin.resolve_id_attr(), parent_type.name
+    attribute, prefix = origin.resolve_id_attr(), f"{parent_type.name}:"
 
     def read(source: Any) -> Any:
         if not isinstance(source, origin):
             return _GIVE_UP  # another kind of root: strawberry's resolver knows what to do
-        return to_base64(type_name, str(getattr(source, attribute)))
+        # strawberry's to_base64, minus its checks of the type argument.
+        return b64encode(f"{prefix}{getattr(source, attribute)}".encode()).decode()
 
     return read
 
@@ -100,6 +104,10 @@ def plain_reader(parent_type: GraphQLObjectType, field: GraphQLField) -> Reader 
     return reader  # type: ignore[return-value]
 
 
+def _constant(value: Any) -> Reader:
+    return lambda source: value
+
+
 def _named(type_: GraphQLOutputType) -> Any:
     while isinstance(type_, GraphQLNonNull | GraphQLList):
         type_ = type_.of_type
@@ -110,8 +118,10 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plain_selections: dict[tuple[int, int], bool] = {}
-        # Keyed on ids like graphql-core's own memo; the field group is kept alive with it.
-        self._object_plans: dict[tuple[int, int], tuple[Any, list[Subfield]]] = {}
+        # Keyed on ids like graphql-core's own memo; the field groups are kept alive with them.
+        self._object_completers: dict[tuple[int, int], tuple[Any, Completer]] = {}
+        self._field_completers: dict[tuple[int, int], tuple[Any, Completer | None]] = {}
+        self._selection_readers: dict[tuple[int, int], tuple[Any, Reader | None]] = {}
 
     def _has_middleware(self) -> bool:
         # strawberry always passes a manager; it wraps resolvers only when an extension
@@ -144,84 +154,166 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field = parent_type.fields.get(node.name.value)
         return (
             field is not None
-            and not node.arguments
-            and plain_reader(parent_type, field) is not None
+            and self._selection_reader(parent_type, field_details_list) is not None
             and self._is_plain(field.type, field_details_list)
         )
 
-    def _complete(self, type_: GraphQLOutputType, field_details_list: Any, value: Any) -> Any:
-        non_null = isinstance(type_, GraphQLNonNull)
-        if non_null:
-            type_ = type_.of_type  # type: ignore[union-attr]
-        if value is None:
-            return _GIVE_UP if non_null else None
-        if value is _GIVE_UP or self.is_awaitable(value):
-            return _GIVE_UP
-        if isinstance(type_, GraphQLList):
-            if not isinstance(value, list | tuple):
-                return _GIVE_UP
-            items = []
-            for item in value:
-                completed = self._complete(type_.of_type, field_details_list, item)
-                if completed is _GIVE_UP:
-                    return _GIVE_UP
-                items.append(completed)
-            return items
-        if isinstance(type_, GraphQLObjectType):
-            return self._complete_object(type_, field_details_list, value)
-        serialized = type_.serialize(value)  # type: ignore[union-attr]
-        return _GIVE_UP if serialized is None or serialized is Undefined else serialized
-
-    def _subfields(self, type_: GraphQLObjectType, field_details_list: Any) -> list[Subfield]:
-        """The selected subfields of an object, planned once per selection."""
-        key = (id(type_), id(field_details_list))
-        cached = self._object_plans.get(key)
+    def _selection_reader(
+        self, parent_type: GraphQLObjectType, field_details_list: Any
+    ) -> Reader | None:
+        """How a selected field reads its value from the source without a resolver call:
+        a plain attribute, or a field's ``PRELOADED`` function with the selection's
+        arguments. None when it needs its resolver."""
+        key = (id(parent_type), id(field_details_list))
+        cached = self._selection_readers.get(key)
         if cached is not None:
             return cached[1]
-        plan = []
+        first = field_details_list[0]
+        field = parent_type.fields[first.node.name.value]
+        reader: Reader | None = None
+        if not field.args:
+            reader = None if first.node.arguments else plain_reader(parent_type, field)
+        elif all(_named(arg.type) in _PLAIN_ARGUMENT_TYPES for arg in field.args.values()):
+            definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            preloaded = (getattr(definition, "metadata", None) or {}).get(PRELOADED)
+            if preloaded is not None:
+                reader = self._preloaded_reader(field, first, preloaded)
+        self._selection_readers[key] = (field_details_list, reader)
+        return reader
+
+    def _preloaded_reader(self, field: GraphQLField, first: Any, preloaded: Any) -> Reader | None:
+        try:  # graphql-core's coercion: defaults, variables
+            values = get_argument_values(
+                field,
+                first.node,
+                self.variable_values,
+                first.fragment_variable_values,
+                self.hide_suggestions,
+            )
+        except Exception:  # noqa: BLE001 - the regular path reports it properly
+            return None
+        # Scalars only: strawberry would pass these values as they are, by Python name.
+        python_names = {
+            name: arg.extensions[GraphQLCoreConverter.DEFINITION_BACKREF].python_name
+            for name, arg in field.args.items()
+        }
+        arguments = {python_names[name]: value for name, value in values.items()}
+        return lambda source: preloaded(source, **arguments)
+
+    def _value_completer(self, type_: GraphQLOutputType, field_details_list: Any) -> Completer:
+        """Completes a field's value of ``type_``, compiled once per selection."""
+        non_null = isinstance(type_, GraphQLNonNull)
+        inner = type_.of_type if non_null else type_  # type: ignore[union-attr]
+        if isinstance(inner, GraphQLList):
+            complete_item = self._value_completer(inner.of_type, field_details_list)
+
+            def complete_list(value: Any) -> Any:
+                if value is None:
+                    return _GIVE_UP if non_null else None
+                if not isinstance(value, list | tuple):  # an awaitable, an iterator
+                    return _GIVE_UP
+                items = [complete_item(item) for item in value]
+                return _GIVE_UP if _GIVE_UP in items else items
+
+            return complete_list
+        if isinstance(inner, GraphQLObjectType):
+            complete_object = self._object_completer(inner, field_details_list)
+
+            def complete_nullable(value: Any) -> Any:
+                if value is None:
+                    return _GIVE_UP if non_null else None
+                return complete_object(value)
+
+            return complete_nullable
+        serialize = inner.serialize  # type: ignore[union-attr]
+        is_awaitable = self.is_awaitable
+
+        def complete_leaf(value: Any) -> Any:
+            if value is None:
+                return _GIVE_UP if non_null else None
+            if is_awaitable(value):
+                return _GIVE_UP
+            serialized = serialize(value)
+            return _GIVE_UP if serialized is None or serialized is Undefined else serialized
+
+        return complete_leaf
+
+    def _object_completer(self, type_: GraphQLObjectType, field_details_list: Any) -> Completer:
+        """Completes an object with the selected subfields, compiled once per selection:
+        a leaf is read and serialized inline (most of the fields of a big answer)."""
+        key = (id(type_), id(field_details_list))
+        cached = self._object_completers.get(key)
+        if cached is not None:
+            return cached[1]
+        steps: list[tuple[str, Reader, Completer | None, Any, bool, type | None]] = []
         for response_name, sub in self.collect_subfields(type_, field_details_list)[0].items():
             name = sub[0].node.name.value
             if name == "__typename":
-                plan.append(Subfield(response_name, None, type_, sub, None, True))
+                steps.append((response_name, _constant(type_.name), None, None, True, str))
                 continue
             field = type_.fields[name]
+            read: Reader = self._selection_reader(type_, sub)  # type: ignore[assignment]
             non_null = isinstance(field.type, GraphQLNonNull)
             named = field.type.of_type if non_null else field.type  # type: ignore[union-attr]
-            serialize = named.serialize if is_leaf_type(named) else None
-            reader = plain_reader(type_, field)
-            plan.append(Subfield(response_name, reader, field.type, sub, serialize, non_null))
-        # Keyed on ids like graphql-core's own memo: keep the field group alive with it.
-        self._object_plans[key] = (field_details_list, plan)
-        return plan
-
-    def _complete_object(
-        self, type_: GraphQLObjectType, field_details_list: Any, source: Any
-    ) -> Any:
-        if type_.is_type_of is not None and not type_.is_type_of(source, None):
-            return _GIVE_UP
-        result: dict[str, Any] = {}
-        for response_name, read, field_type, sub, serialize, non_null in self._subfields(
-            type_, field_details_list
-        ):
-            if read is None:
-                result[response_name] = type_.name
-                continue
-            value = read(source)
-            if serialize is None:  # objects and lists
-                value = self._complete(field_type, sub, value)
-            elif value is None:  # leaves, inline: most of the fields of a big answer
-                if non_null:
-                    return _GIVE_UP
-            elif type(value) in _PLAIN_SCALARS or not self.is_awaitable(value):
-                value = serialize(value)
-                if value is None or value is Undefined:
-                    return _GIVE_UP
+            if is_leaf_type(named):
+                exact = _IDENTITY_SERIALIZED.get(named.name)  # type: ignore[union-attr]
+                steps.append((response_name, read, None, named.serialize, non_null, exact))  # type: ignore[union-attr]
             else:
+                child = self._value_completer(field.type, sub)
+                steps.append((response_name, read, child, None, non_null, None))
+        is_type_of, is_awaitable = type_.is_type_of, self.is_awaitable
+
+        def complete_object(source: Any) -> Any:
+            if is_type_of is not None:
+                if not is_type_of(source, None):
+                    return _GIVE_UP
+            elif is_awaitable(source):
                 return _GIVE_UP
-            if value is _GIVE_UP:
-                return _GIVE_UP
-            result[response_name] = value
-        return result
+            result: dict[str, Any] = {}
+            for response_name, read, child, serialize, non_null, exact in steps:
+                value = read(source)
+                if child is not None:  # objects and lists
+                    value = child(value)
+                    if value is _GIVE_UP:
+                        return _GIVE_UP
+                elif value is None:
+                    if non_null:
+                        return _GIVE_UP
+                elif type(value) is not exact:
+                    if value is _GIVE_UP or is_awaitable(value):
+                        return _GIVE_UP
+                    value = serialize(value)
+                    if value is None or value is Undefined:
+                        return _GIVE_UP
+                result[response_name] = value
+            return result
+
+        # Keyed on ids like graphql-core's own memo: keep the field group alive with it.
+        self._object_completers[key] = (field_details_list, complete_object)
+        return complete_object
+
+    def _field_completer(
+        self, parent_type: GraphQLObjectType, field_details_list: Any
+    ) -> Completer | None:
+        """Reads and completes a plain field, or None when it is not one."""
+        key = (id(parent_type), id(field_details_list))
+        cached = self._field_completers.get(key)
+        if cached is not None:
+            return cached[1]
+        completer = None
+        node = field_details_list[0].node
+        field = parent_type.fields.get(node.name.value)
+        if field is not None and not self._has_middleware():
+            read = self._selection_reader(parent_type, field_details_list)
+            if read is not None and self._is_plain(field.type, field_details_list):
+                complete = self._value_completer(field.type, field_details_list)
+
+                def completer(source: Any) -> Any:
+                    value = read(source)
+                    return _GIVE_UP if value is _GIVE_UP else complete(value)
+
+        self._field_completers[key] = (field_details_list, completer)
+        return completer
 
     def execute_field(  # type: ignore[override]
         self,
@@ -231,21 +323,10 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Any,
         position_context: Any,
     ) -> Any:
-        node = field_details_list[0].node
-        field = parent_type.fields.get(node.name.value)
-        if (
-            field is not None
-            and not node.arguments
-            and not self._has_middleware()
-            and plain_reader(parent_type, field) is not None
-            and self._is_plain(field.type, field_details_list)
-        ):
+        completer = self._field_completer(parent_type, field_details_list)
+        if completer is not None:
             try:
-                completed = self._complete(
-                    field.type,
-                    field_details_list,
-                    plain_reader(parent_type, field)(source),  # type: ignore[misc]
-                )
+                completed = completer(source)
             except Exception:  # noqa: BLE001 - the regular path reports it properly
                 completed = _GIVE_UP
             if completed is not _GIVE_UP:

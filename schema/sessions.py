@@ -24,6 +24,7 @@ from schema.clients import Client, client_nodes
 from schema.common import DeleteResult, deleted, given_fields
 from schema.confirmation import Confirmation, DateProposal, proposals_of_row
 from schema.context import Context, Info
+from schema.execution import NOT_READY, PRELOADED
 from schema.labels import (
     ConfirmationSummary,
     ConfirmationSummaryLabel,
@@ -175,13 +176,23 @@ class Session(relay.Node):
         nodes = await session_client_nodes(info, rows, node_selections)
         return paginate_loaded(nodes, first, after, same)
 
-    @strawberry.field(description="Enrolled clients, in enrolment order.")
+    def _preloaded_clients(
+        self, first: int | None = MAX_PAGE_SIZE, after: str | None = None
+    ) -> Connection[SessionClient] | Any:
+        if self.preloaded_clients is None:
+            return NOT_READY
+        return paginate_loaded(self.preloaded_clients, first, after, same)
+
+    @strawberry.field(
+        description="Enrolled clients, in enrolment order.",
+        # Read without a resolver call when prefetched (schema/execution.py).
+        metadata={PRELOADED: _preloaded_clients},
+    )
     def clients(
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: str | None = None
     ) -> Connection[SessionClient]:
-        if self.preloaded_clients is not None:
-            return paginate_loaded(self.preloaded_clients, first, after, same)
-        return later(self._load_clients(info, first, after))
+        page = self._preloaded_clients(first, after)
+        return later(self._load_clients(info, first, after)) if page is NOT_READY else page
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -209,8 +220,8 @@ async def session_client_nodes(
     locale = info.context.locale
     client_selections = below(selections, "client")
     if client_selections is not None and rows:
-        loader = info.context.loader(dataloaders.clients_by_id)
-        client_rows = await loader.load_many([row.client_id for row in rows])
+        loader = info.context.loader(dataloaders.clients_by_ids)
+        client_rows = await loader.load(tuple(row.client_id for row in rows))
         clients: list[Any] = await client_nodes(info, client_rows, client_selections)
     else:
         clients = [Deferred(partial(_load_client, info, row.client_id)) for row in rows]
@@ -242,13 +253,12 @@ async def session_nodes(
     nodes = [Session.from_row(row, info.context) for row in rows]
     ids = [node.id for node in nodes]
     if nodes and below(selections, "slots") is not None:
-        loader = info.context.loader(dataloaders.slots_by_session)
-        for node, slots in zip(nodes, await loader.load_many(ids), strict=True):
+        loader = info.context.loader(dataloaders.slots_by_sessions)
+        for node, slots in zip(nodes, await loader.load(tuple(ids)), strict=True):
             node.slots = [SessionSlot.from_row(s, node.location) for s in slots]
     client_selections = below(selections, "clients", "edges", "node")
     if nodes and client_selections is not None:
-        loader = info.context.loader(dataloaders.enrolments_by_session)
-        per_session = await loader.load_many(ids)
+        per_session = await info.context.loader(dataloaders.enrolments_by_sessions).load(tuple(ids))
         flat = await session_client_nodes(
             info, [row for rows in per_session for row in rows], client_selections
         )

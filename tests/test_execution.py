@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import strawberry
 
+from schema.execution import NOT_READY, PRELOADED
 from schema.execution import FastFieldsExecutionContext as FastExecutor
 
 
@@ -33,6 +34,18 @@ class Tag(Named):
     weight: float | None = None
 
 
+RESOLVED: list[str] = []  # titles of the items whose firstTags resolver ran
+
+
+def _first_tags(item: Any, first: int = 1, prefix: str | None = None) -> Any:
+    """Item.firstTags without its resolver: not ready for item t0 (its resolver runs)."""
+    if item.title == "t0":
+        return NOT_READY
+    if first < 0:
+        raise ValueError("first must not be negative")
+    return [tag for tag in item.tags[:first] if prefix is None or tag.name.startswith(prefix)]
+
+
 @strawberry.type
 class Item:
     id: strawberry.ID
@@ -42,6 +55,13 @@ class Item:
     nullable_tags: list[Tag | None] | None
     scores: list[int]
     owner: Tag | None
+    best: Tag  # a non-null object: a null there propagates
+
+    @strawberry.field(metadata={PRELOADED: _first_tags})
+    def first_tags(self, first: int = 1, prefix: str | None = None) -> list[Tag]:
+        RESOLVED.append(self.title)
+        page = _first_tags(self, first, prefix)
+        return self.tags[:first] if page is NOT_READY else page
 
     @strawberry.field
     async def slow_title(self) -> str:
@@ -69,6 +89,7 @@ class Bad:
     nullable_tags: Any = None
     scores: Any = ("x",)  # Int cannot coerce "x"
     owner: Any = None
+    best: Any = None  # non-null Tag gets null
 
 
 def make_items() -> list[Any]:
@@ -82,6 +103,7 @@ def make_items() -> list[Any]:
             nullable_tags=[tags[0], None],
             scores=[i, i + 1],
             owner=tags[1] if i else None,
+            best=tags[0],
         )
         for i in range(3)
     ]
@@ -121,6 +143,13 @@ QUERIES = [
     "{ itemOrNull { id title } }",
     "{ itemOrNull { id maybeTitle } }",
     "{ items { nullableTags { name } } }",
+    "{ items { best { name } owner { name } } }",
+    "{ maybeItems { id best { name color } owner { name } } }",
+    "{ itemOrNull { best { __typename } } }",
+    "{ items { id firstTags { name } two: firstTags(first: 2) { name color } } }",
+    'query($skip: Boolean!) { items { firstTags(first: 2, prefix: "b") @include(if: $skip) { name } } }',
+    "{ items { id firstTags(first: -1) { name } } }",
+    "{ maybeItems { id firstTags { name } } }",
     "{ named { name ... on Tag { color } __typename } }",
 ]
 
@@ -164,3 +193,10 @@ async def test_error_cases_are_really_exercised() -> None:
     )
     assert result.data == {"maybeItems": None}
     assert result.errors and result.errors[0].path == ["maybeItems", 3, "title"]
+
+
+async def test_preloaded_fields_skip_their_resolver_when_ready() -> None:
+    fast = strawberry.Schema(Query, execution_context_class=FastExecutor)
+    RESOLVED.clear()
+    result = await fast.execute("{ items { firstTags(first: 2) { name } } }")
+    assert not result.errors and RESOLVED == ["t0"]  # the one that was not ready
