@@ -22,6 +22,7 @@ from resolvers import lead_duplicates, lead_ingestion, lead_merge, leads
 from resolvers.errors import NotFound, ValidationFailed
 from resolvers.idempotency import run_once
 from schema.auth import User
+from schema.common import given_fields
 from schema.context import Info
 from schema.pagination import Connection, build_connection, decode_cursor, page_size, paginate
 from schema.relay import db_id
@@ -144,6 +145,12 @@ def _order(value: LeadOrderBy | None) -> leads.LeadOrder:
     return value.to_order() if value else leads.LeadOrder()
 
 
+# A null is refused for these kinds (a flag, a count, the status); others may be cleared.
+NULLABLE_LEAD_FIELDS = tuple(
+    name for name, kind in leads.FIELD_KINDS.items() if kind not in ("bool", "int", "status")
+)
+
+
 @strawberry.input(description="Editable fields; the ones left out keep their values.")
 class LeadInput:
     first_name: str | None = strawberry.UNSET
@@ -179,21 +186,14 @@ class LeadInput:
     lawful_basis_review_date: date | None = strawberry.UNSET
 
     def changes(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for name in leads.EDITABLE_FIELDS:
-            value = getattr(self, name)
-            if value is strawberry.UNSET:
-                continue
-            if name == "assigned_user_id":
-                value = _int_id(value, "assignedUserId")
-            elif value is None and leads.FIELD_KINDS[name] == "text":
-                value = ""
-            elif value is None and leads.FIELD_KINDS[name] in ("bool", "int", "status"):
-                raise ValidationFailed(
-                    f"{to_camel_case(name)} cannot be null", field=to_camel_case(name)
-                )
-            values[name] = value
-        return values
+        """The fields sent; a null text field is stored empty."""
+        values = given_fields(self, leads.EDITABLE_FIELDS, nullable=NULLABLE_LEAD_FIELDS)
+        if "assigned_user_id" in values:
+            values["assigned_user_id"] = _int_id(values["assigned_user_id"], "assignedUserId")
+        return {
+            name: "" if value is None and leads.FIELD_KINDS[name] == "text" else value
+            for name, value in values.items()
+        }
 
 
 # camelCase name → model field, for updateLeadField (store fields named so they are refused).
