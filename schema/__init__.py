@@ -30,7 +30,7 @@ from schema import (
     subscriptions,
     templates,
 )
-from schema.errors import should_mask
+from schema.errors import TypedInputErrors, should_mask
 from schema.execution import FastFieldsExecutionContext
 
 QUERIES: tuple[type, ...] = (
@@ -74,6 +74,8 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
     if limits.production:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    # Last: its exit runs first, so masking sees a typed user error.
+    extensions.append(TypedInputErrors)
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),

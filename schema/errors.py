@@ -3,9 +3,17 @@ outside development (SPEC §10–11)."""
 
 from __future__ import annotations
 
-from graphql import GraphQLError
+import re
+from collections.abc import Iterator
 
-from resolvers.errors import UserError
+from asyncpg.exceptions import DataError
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from tortoise.exceptions import OperationalError
+from tortoise.exceptions import ValidationError as TortoiseValidationError
+
+from resolvers.errors import UserError, ValidationFailed
+from schema.common import camel
 
 MASKED_MESSAGE = "Unexpected error."
 
@@ -18,3 +26,53 @@ def is_user_facing(error: GraphQLError) -> bool:
 
 def should_mask(error: GraphQLError) -> bool:
     return not is_user_facing(error)
+
+
+def _column_name(reason: str) -> str | None:
+    name, sep, _ = reason.partition(": ")
+    return camel(name) if sep and name.isidentifier() else None
+
+
+def refused_input(original: BaseException | None) -> ValidationFailed | None:
+    """A value the database cannot hold (too long for its column, a NUL character, a number
+    out of range) is the caller's mistake, not a bug; nothing was written (the transaction
+    rolled back)."""
+    if isinstance(original, TortoiseValidationError):
+        reason = str(original)
+        field = _column_name(reason)
+        longest = re.search(r"> (\d+)$", reason)
+        if longest:
+            return ValidationFailed(
+                f"{field or 'a value'} must be at most {longest.group(1)} characters",
+                field=field,
+            )
+        return ValidationFailed(f"{field or 'a value'} is not valid", field=field)
+    cause = original.__cause__ if isinstance(original, OperationalError) else original
+    if isinstance(cause, DataError | OverflowError):
+        return ValidationFailed(f"a value was refused: {str(cause)[:200]}")
+    return None
+
+
+class TypedInputErrors(SchemaExtension):
+    """Errors for values the database refuses become VALIDATION_ERROR (SPEC §11)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not getattr(result, "errors", None):
+            return
+        result.errors = [_typed(error) for error in result.errors]
+
+
+def _typed(error: GraphQLError) -> GraphQLError:
+    refused = refused_input(error.original_error)
+    if refused is None:
+        return error
+    return GraphQLError(
+        refused.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=refused,
+    )
