@@ -157,7 +157,7 @@ async def queued_email_ids(older_than: datetime, limit: int = 1000) -> list[int]
     )  # type: ignore[return-value]
 
 
-async def retry_failed_email(scope: Scope, email_id: int) -> OutboundEmail:
+async def retry_failed_email(scope: Scope, email_id: int | str) -> OutboundEmail:
     """The dead-letter list's retry: a FAILED email goes back to the queue."""
     scope.require_write()
     async with atomic():

@@ -19,6 +19,7 @@ from models.leads import Store as StoreRow
 from models.leads import WaitlistStatus as WaitlistStatusModel
 from models.sessions import Client, Contact
 from resolvers import lead_duplicates, lead_ingestion, lead_merge, leads
+from resolvers.context import MAX_ID
 from resolvers.errors import NotFound, ValidationFailed
 from resolvers.idempotency import run_once
 from schema.auth import User
@@ -123,7 +124,7 @@ class LeadFilterInput:
 def _int_id(raw: str | None, field: str) -> int | None:
     if raw is None:
         return None
-    if not str(raw).isdigit():
+    if not str(raw).isdigit() or not 0 < int(raw) <= MAX_ID:
         raise NotFound(f"{field}: {raw} not found", field=field)
     return int(raw)
 
