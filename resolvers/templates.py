@@ -19,12 +19,13 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from tortoise.expressions import F
 
 from models.confirmation import EmailTemplate, TemplateKind
 from resolvers.audit import log_changes
 from resolvers.context import Scope
 from resolvers.errors import StaleVersion, ValidationFailed
-from resolvers.runtime import atomic
+from resolvers.runtime import atomic, now
 
 RECORD_TYPE = "email_template"
 LOCALES = ("fr", "en")
@@ -335,7 +336,7 @@ async def _save(
         updated = (
             await scope.query(EmailTemplate)
             .filter(**filters)
-            .update(subject=subject, html=html, version=row.version + 1)
+            .update(subject=subject, html=html, version=F("version") + 1, updated_at=now())
         )
         if not updated:
             raise StaleVersion("the template was changed by someone else", field="version")

@@ -59,9 +59,9 @@ class TypedInputErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
-            return
-        result.errors = [_typed(error) for error in result.errors]
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [_typed(error) for error in errors]
 
 
 def _typed(error: GraphQLError) -> GraphQLError:
