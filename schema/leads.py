@@ -3,6 +3,7 @@ list, duplicates, merge and undo, conversion. Thin: the rules live in resolvers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -458,19 +459,8 @@ class WaitlistEntryInput:
     emails_sent: int | None = None
 
     def as_event_data(self) -> dict[str, Any]:
-        """The same fields as the webhook's JSON body."""
-        return {
-            "type": self.type.value,
-            "customerId": self.customer_id,
-            "occurredAt": self.occurred_at,
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "email": self.email,
-            "productCode": self.product_code,
-            "purchaseDate": self.purchase_date,
-            "orderNumber": self.order_number,
-            "emailsSent": self.emails_sent,
-        }
+        """The same fields as the webhook's JSON body (camelCase), for the same parser."""
+        return {to_camel_case(f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @strawberry.type
