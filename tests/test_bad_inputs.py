@@ -5,11 +5,14 @@ a NaN amount. Nothing is written."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
 from models.leads import Lead
 from models.sessions import Client, Contact
+from schema import SchemaLimits, build_schema
+from schema.context import Context
 from tests.conftest import GraphQLClient, Tenant, error_codes
 
 HUGE = "99999999999999999999"
@@ -73,3 +76,16 @@ async def test_nul_characters_are_validation_errors(gql: GraphQLClient, tenant: 
         body = await gql(query, variables, as_=tenant.staff)
         assert error_codes(body) == ["VALIDATION_ERROR"], body
     assert await Client.all().count() == 0 and await Lead.all().count() == 0
+
+
+async def test_refused_values_stay_readable_when_errors_are_masked(
+    app: Any, tenant: Tenant
+) -> None:
+    """Production masks unexpected errors; a refused value is the caller's and stays typed."""
+    schema = build_schema(SchemaLimits(production=True))
+    context = Context(scope=tenant.staff.scope, services=app.state.services)
+    result = await schema.execute(
+        CREATE_CLIENT, variable_values={"i": {"name": "x" * 5000}}, context_value=context
+    )
+    assert result.errors and result.errors[0].extensions["code"] == "VALIDATION_ERROR"
+    assert result.errors[0].message == "name must be at most 200 characters"
