@@ -181,7 +181,9 @@ def _render(env: _BoundedSandbox, source: str, field: str, variables: dict[str, 
 
 def render(subject: str, html: str, variables: dict[str, Any]) -> RenderedEmail:
     """Render a template; any template mistake is a VALIDATION_ERROR naming field and line."""
-    rendered_subject = _render(_SUBJECT_ENV, subject, "subject", variables).strip()
+    # The template's own text has no line break (refused on save); a value it shows may
+    # (a client name, a session title): folded to spaces, the subject stays one header line.
+    rendered_subject = " ".join(_render(_SUBJECT_ENV, subject, "subject", variables).split())
     rendered_html = _render(_HTML_ENV, html, "html", variables)
     return RenderedEmail(rendered_subject, rendered_html, html_to_text(rendered_html))
 

@@ -164,3 +164,23 @@ async def test_rate_limited(app: Any, sent: tuple[Enrolment, str], low_rate: int
         refused = await client.post(url, data={"answer": "accept"})
     assert refused.status_code == 429 and "Trop de requêtes" in shown(refused)
     assert (await enrolment.refresh()).confirmation_state == "PENDING"
+
+
+async def test_a_line_break_in_a_name_does_not_block_the_answer(
+    gql: GraphQLClient,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    smtp: SmtpServer,
+    run_worker: Any,
+) -> None:
+    """Names are interpolated into subjects: a CR/LF from a stored value folds to a space
+    (no header injection) instead of refusing the client's answer and the owner's email."""
+    enrolment = await enrol(tenant, client_name="Acme\r\nBcc: evil@attacker.test")
+    await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+    await run_worker()
+    answered = await client.post(path_of(link_of(smtp.received[-1])), data={"answer": "accept"})
+    assert answered.status_code == 200
+    assert (await enrolment.refresh()).confirmation_state == "ACCEPTED"
+    notification = await OutboundEmail.filter(kind="RESPONSE_NOTIFICATION").get()
+    assert notification.subject.startswith("Acme Bcc: evil@attacker.test : ")
+    assert notification.to == [tenant.staff.user.email] and not notification.bcc
