@@ -89,3 +89,22 @@ async def test_refused_values_stay_readable_when_errors_are_masked(
     )
     assert result.errors and result.errors[0].extensions["code"] == "VALIDATION_ERROR"
     assert result.errors[0].message == "name must be at most 200 characters"
+
+
+@pytest.mark.parametrize("after", ["abc", HUGE, "-1"])
+async def test_subscription_after_that_is_no_event_id_is_a_validation_error(
+    app: Any, tenant: Tenant, after: str
+) -> None:
+    """``after`` went through int() straight to the database: ValueError or DataError."""
+    context = Context(scope=tenant.staff.scope, services=app.state.services)
+    stream = await build_schema().subscribe(
+        "subscription($a: ID) { events(after: $a) { id } }",
+        variable_values={"a": after},
+        context_value=context,
+    )
+    try:
+        first = await anext(stream)  # type: ignore[arg-type]
+    finally:
+        await stream.aclose()  # type: ignore[union-attr]
+    assert first.errors and first.errors[0].extensions["code"] == "VALIDATION_ERROR"
+    assert first.errors[0].extensions["field"] == "after"
