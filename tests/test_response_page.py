@@ -184,3 +184,30 @@ async def test_a_line_break_in_a_name_does_not_block_the_answer(
     notification = await OutboundEmail.filter(kind="RESPONSE_NOTIFICATION").get()
     assert notification.subject.startswith("Acme Bcc: evil@attacker.test : ")
     assert notification.to == [tenant.staff.user.email] and not notification.bcc
+
+
+async def test_an_answer_that_cannot_be_recorded_gets_a_page_and_writes_nothing(
+    gql: GraphQLClient, client: httpx.AsyncClient, tenant: Tenant, sent: tuple[Enrolment, str]
+) -> None:
+    """A notification template that renders with the sample values but not with this
+    session's (an empty location) used to answer the client with a 401 JSON error."""
+    enrolment, url = sent
+    await gql.ok(
+        """mutation($i: EmailTemplateInput!) { updateEmailTemplate(input: $i) { version } }""",
+        {
+            "i": {
+                "kind": "RESPONSE_NOTIFICATION",
+                "locale": "fr",
+                "subject": "Réponse",
+                "html": "<p>{{ 100 // (session.location | length) }}</p>",
+            }
+        },
+        as_=tenant.staff,
+    )
+    enrolment.session.location = ""
+    await enrolment.session.save(update_fields=["location"])
+    before = await _snapshot(enrolment)
+    response = await client.post(url, data={"answer": "accept"})
+    assert response.status_code == 400 and "Réponse non enregistrée" in shown(response)
+    assert response.headers["content-type"].startswith("text/html")
+    assert await _snapshot(enrolment) == before
