@@ -86,7 +86,7 @@ def routes(directory: Path) -> list[Route]:
             for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID")
             if msg[name]
         )
-        attachments = [p.get_filename() for p in msg.iter_attachments() if p.get_filename()]
+        attachments = [name for p in msg.iter_attachments() if (name := p.get_filename())]
         if attachments:
             head += "<div><b>Attachments:</b> " + html.escape(", ".join(attachments)) + "</div>"
         text = msg.get_body(("plain",))

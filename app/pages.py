@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from models.confirmation import ProposalAnswerKind
 from resolvers import confirmation, labels
-from resolvers.errors import NotFound, RateLimited
+from resolvers.errors import NotFound, RateLimited, UserError
 
 _ENV = Environment(
     loader=PackageLoader("app", "templates"), autoescape=select_autoescape(default=True)
@@ -60,6 +60,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "rate": "Trop de requêtes depuis votre adresse : réessayez dans une minute.",
         "bad_heading": "Réponse non reconnue",
         "bad": "Choisissez « J'accepte » ou « Je décline ».",
+        "failed_heading": "Réponse non enregistrée",
+        "failed": "Votre réponse n'a pas pu être enregistrée : réessayez plus tard ou "
+        "contactez l'organisme de formation.",
     },
     "en": {
         "title": "Proposed dates",
@@ -85,6 +88,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "rate": "Too many requests from your address: try again in a minute.",
         "bad_heading": "Answer not recognised",
         "bad": "Choose “I accept” or “I decline”.",
+        "failed_heading": "Answer not recorded",
+        "failed": "Your answer could not be recorded: try again later or contact the "
+        "training organisation.",
     },
 }
 
@@ -158,6 +164,10 @@ def routes(locale_of: Callable[[str | None], str]) -> list[Route]:
         except confirmation.LinkGone as exc:
             gone = confirmation.GoneReason(exc.details["reason"])
             return _message(lang, 410, gone.value.lower(), await confirmation.proposal_page(token))
+        except UserError:
+            # e.g. the organisation's notification template fails on this record: nothing
+            # was written; the client gets a page, not the API's JSON error.
+            return _message(lang, 400, "failed")
         if page.gone is not None:
             return _message(lang, 410, page.gone.value.lower(), page)
         preselected = request.query_params.get("answer")

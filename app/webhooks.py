@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from models.leads import Store
+from resolvers.context import MAX_ID
 from resolvers.errors import RateLimited, ValidationFailed
 from resolvers.lead_ingestion import (
     apply_waitlist_event,
@@ -64,7 +65,9 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 async def _store(raw_id: str) -> Store | None:
-    return await Store.filter(id=int(raw_id)).first() if raw_id.isdigit() else None
+    if not (raw_id.isascii() and raw_id.isdigit()) or not 0 < int(raw_id) <= MAX_ID:
+        return None
+    return await Store.filter(id=int(raw_id)).first()
 
 
 def _check_fresh(data: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ async def scratch_database(tmp_dir: Path, **overrides: object) -> AsyncIterator[
         redis_url=os.environ.get("TRAINHUB_BENCH_REDIS", "redis://127.0.0.1:6379/0"),
         redis_namespace=f"trainhub-bench-{uuid.uuid4().hex[:6]}",
         smtp_host="127.0.0.1",
-        secret_key="bench-secret-key-0123456789",
+        secret_key="bench-secret-key-0123456789abcdef",  # ≥ 32 bytes for HS256
         var_dir=tmp_dir,
         storage_dir=tmp_dir / "storage",
         **overrides,  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 """Throughput of the nested sessions query (SPEC §12): the API (strawberry + Tortoise,
 uvicorn, one process) against a hand-written asyncpg + JSON endpoint returning the same
-data, measured side by side in one run on a fresh PostgreSQL database.
+data, measured side by side in one run on a fresh PostgreSQL database (bench/harness.py:
+``TRAINHUB_BENCH_PG``, ``TRAINHUB_BENCH_REDIS``).
 
     .venv/bin/python bench/nested_sessions.py [--seconds 10] [--concurrency 10]
 
@@ -17,33 +18,27 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-from tortoise import Tortoise
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.db import config_for, run_migrations  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.training_grid import seed_grid  # noqa: E402
+from bench.harness import scratch_database  # noqa: E402
 from models.core import Role  # noqa: E402
 from resolvers import runtime  # noqa: E402
 from resolvers.auth import issue_access_token  # noqa: E402
 from resolvers.context import Actor, ActorKind, Scope  # noqa: E402
 from resolvers.organizations import create_organization, create_user  # noqa: E402
 
-ADMIN_DSN = os.environ.get("TRAINHUB_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TRAINHUB_TEST_REDIS", "redis://127.0.0.1:6379/0")
-SECRET = "bench-secret-key-0123456789abcdef"
 QUERY = """query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount edges { node {
   id reference title productCode status { value label } firstDate lastDate
   confirmationSummary { value label }
@@ -66,33 +61,15 @@ class Target:
     payload: dict[str, Any]
 
 
-@asynccontextmanager
-async def fresh_database() -> Any:
-    name = f"trainhub_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-async def seed(dsn: str) -> str:
-    """Migrate and fill the database; returns a Bearer token of the seeded organisation."""
-    settings = Settings(database_url=dsn, redis_url=REDIS_URL, secret_key=SECRET)
-    runtime.configure(runtime.Runtime(secret_key=SECRET))
-    print("migrating and seeding …", flush=True)
-    await run_migrations(settings)
-    await Tortoise.init(config=config_for(settings))
-    try:
-        org = await create_organization("Bench Formation")
-        user = await create_user(org, "bench@bench.test", "bench-password", role=Role.STAFF)
-        scope = Scope(org.id, Actor(ActorKind.USER, str(user.id), user.email, role=user.role))
-        await seed_grid(scope, start=date(2027, 1, 4), prefix="BENCH", **SHAPE)
-        return issue_access_token(user).token
-    finally:
-        await Tortoise.close_connections()
+async def seed(settings: Settings) -> str:
+    """Fill the scratch database; returns a Bearer token of the seeded organisation."""
+    runtime.configure(runtime.Runtime(secret_key=settings.secret_key))
+    print("seeding …", flush=True)
+    org = await create_organization("Bench Formation")
+    user = await create_user(org, "bench@bench.test", "bench-password", role=Role.STAFF)
+    scope = Scope(org.id, Actor(ActorKind.USER, str(user.id), user.email, role=user.role))
+    await seed_grid(scope, start=date(2027, 1, 4), prefix="BENCH", **SHAPE)
+    return issue_access_token(user).token
 
 
 def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -165,48 +142,55 @@ def record(results: dict[str, float], seconds: float, workers: int) -> str:
     return "\n".join(lines)
 
 
+async def measure(settings: Settings, seconds: float, workers: int) -> dict[str, float]:
+    """Requests/s of each endpoint, both serving the same freshly seeded database."""
+    token = await seed(settings)
+    env = {
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_NAMESPACE": settings.redis_namespace,
+        "SECRET_KEY": settings.secret_key,
+        "SMTP_HOST": "127.0.0.1",
+        "BENCH_DSN": settings.database_url,
+    }
+    targets = {
+        "api": Target("api", "http://127.0.0.1:8765/graphql", {"query": QUERY}),
+        "baseline": Target("baseline", "http://127.0.0.1:8766/sessions", {}),
+    }
+    servers = [
+        serve("app.asgi:create_app", 8765, env),
+        serve("bench.baseline_app:create_app", 8766, env),
+    ]
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        limits = httpx.Limits(max_connections=workers)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+            answers = {}
+            for target in targets.values():
+                await wait_until_up(http, target, headers)
+                response = await http.post(target.url, json=target.payload, headers=headers)
+                answers[target.name] = response.json()
+            if answers["api"] != answers["baseline"]:
+                raise SystemExit("the two endpoints do not answer the same data")
+            edges = answers["api"]["data"]["sessions"]["edges"]
+            print(f"both endpoints answer the same {len(edges)} sessions", flush=True)
+            results = {}
+            for target in targets.values():
+                await load(http, target, headers, 2, workers)  # warm-up
+                results[target.name] = await load(http, target, headers, seconds, workers)
+                print(f"{target.name:>9}: {results[target.name]:7.1f} requests/s", flush=True)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
+    return results
+
+
 async def main(seconds: float, workers: int) -> None:
-    async with fresh_database() as dsn:
-        token = await seed(dsn)
-        env = {
-            "ENVIRONMENT": "production",
-            "DATABASE_URL": dsn,
-            "REDIS_URL": REDIS_URL,
-            "REDIS_NAMESPACE": f"bench-{uuid.uuid4().hex[:8]}",
-            "SECRET_KEY": SECRET,
-            "SMTP_HOST": "127.0.0.1",
-            "BENCH_DSN": dsn,
-        }
-        targets = {
-            "api": Target("api", "http://127.0.0.1:8765/graphql", {"query": QUERY}),
-            "baseline": Target("baseline", "http://127.0.0.1:8766/sessions", {}),
-        }
-        servers = [
-            serve("app.asgi:create_app", 8765, env),
-            serve("bench.baseline_app:create_app", 8766, env),
-        ]
-        headers = {"Authorization": f"Bearer {token}"}
-        try:
-            limits = httpx.Limits(max_connections=workers)
-            async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-                answers = {}
-                for target in targets.values():
-                    await wait_until_up(http, target, headers)
-                    response = await http.post(target.url, json=target.payload, headers=headers)
-                    answers[target.name] = response.json()
-                if answers["api"] != answers["baseline"]:
-                    raise SystemExit("the two endpoints do not answer the same data")
-                edges = answers["api"]["data"]["sessions"]["edges"]
-                print(f"both endpoints answer the same {len(edges)} sessions", flush=True)
-                results = {}
-                for target in targets.values():
-                    await load(http, target, headers, 2, workers)  # warm-up
-                    results[target.name] = await load(http, target, headers, seconds, workers)
-                    print(f"{target.name:>9}: {results[target.name]:7.1f} requests/s", flush=True)
-        finally:
-            for server in servers:
-                server.terminate()
-                server.wait(10)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with scratch_database(Path(tmp)) as settings:
+            results = await measure(settings, seconds, workers)
     print(f"ratio API / hand-written: {results['api'] / results['baseline']:.2f}×")
     report = record(results, seconds, workers)
     path = ROOT / "bench" / "RESULTS.md"

@@ -11,6 +11,7 @@ from typing import Any
 
 from models.audit import ChangeLogEntry
 from resolvers.context import Scope
+from resolvers.runtime import now
 
 
 def as_text(value: Any) -> str | None:
@@ -42,6 +43,7 @@ def _entry(
         actor_kind=actor.kind.value,
         actor_id=actor.id,
         actor_label=actor.label,
+        at=now(),  # the runtime clock (the column's auto default reads the system clock)
         **kw,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from models.sessions import Client, Contact, SessionClient
 from resolvers.audit import log_action, log_changes
@@ -18,6 +18,7 @@ CLIENT = "client"
 CONTACT = "contact"
 CLIENT_FIELDS = ("name", "address", "siret")
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "job_title")
+R = TypeVar("R", Client, Contact)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -51,6 +52,18 @@ async def _emit(scope: Scope, type: str, record_type: str, record_id: int, **pay
     await emit_event(scope, type, record_type, record_id, {"id": record_id, **payload})
 
 
+async def _update_at_version(
+    scope: Scope, model: type[R], record_type: str, id: int, version: int, changes: dict[str, Any]
+) -> R:
+    """A client's or contact's validated ``changes``, refused when ``version`` is stale."""
+    async with atomic():
+        row = await lock_at_version(scope, model, id, version)
+        before = await update_versioned(scope, row, changes)
+        await log_changes(scope, record_type, row.id, before, changes)
+        await _emit(scope, f"{record_type}.updated", record_type, row.id, fields=sorted(changes))
+    return row
+
+
 async def create_client(scope: Scope, values: Mapping[str, Any]) -> Client:
     scope.require_write()
     cleaned = clean_client({"address": "", **values})
@@ -68,12 +81,7 @@ async def update_client(
 ) -> Client:
     scope.require_write()
     changes = clean_client(values)
-    async with atomic():
-        client = await lock_at_version(scope, Client, client_id, version)
-        before = await update_versioned(scope, client, changes)
-        await log_changes(scope, CLIENT, client.id, before, changes)
-        await _emit(scope, "client.updated", CLIENT, client.id, fields=sorted(changes))
-    return client
+    return await _update_at_version(scope, Client, CLIENT, client_id, version, changes)
 
 
 async def delete_client(scope: Scope, client_id: int) -> int:
@@ -136,12 +144,7 @@ async def update_contact(
 ) -> Contact:
     scope.require_write()
     changes = clean_contact(values)
-    async with atomic():
-        contact = await lock_at_version(scope, Contact, contact_id, version)
-        before = await update_versioned(scope, contact, changes)
-        await log_changes(scope, CONTACT, contact.id, before, changes)
-        await _emit(scope, "contact.updated", CONTACT, contact.id, fields=sorted(changes))
-    return contact
+    return await _update_at_version(scope, Contact, CONTACT, contact_id, version, changes)
 
 
 async def delete_contact(scope: Scope, contact_id: int) -> int:

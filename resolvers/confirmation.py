@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
@@ -25,6 +25,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
 
 from models.audit import ChangeLogEntry
+from models.base import TenantModel
 from models.confirmation import DateProposal, ProposalAnswer, ProposalAnswerKind, TemplateKind
 from models.core import Organization, User
 from models.outbox import OutboundEmail
@@ -43,6 +44,7 @@ from resolvers import labels
 from resolvers.audit import log_action, log_changes
 from resolvers.confirmation_state import RECORD_TYPE, transition
 from resolvers.context import Actor, ActorKind, Scope, system_scope
+from resolvers.dataloaders import _by_id
 from resolvers.documents import documents_by_ids
 from resolvers.errors import NotFound, UserError, ValidationFailed, WrongState
 from resolvers.links import link
@@ -54,6 +56,7 @@ ANSWERABLE = (ConfirmationState.PENDING, ConfirmationState.ACCEPTED, Confirmatio
 HISTORY_ACTIONS = ("proposal_sent", "reminder_sent", "answer_refused")
 TOKEN_BYTES = 32  # 256 random bits; only the SHA-256 is stored
 MAX_MESSAGE_CHARS = 5000
+M = TypeVar("M", bound=TenantModel)
 
 
 class LinkGone(UserError):
@@ -791,22 +794,19 @@ async def history_of(
     return grouped
 
 
-async def proposals_of(
-    scope: Scope, session_client_ids: Sequence[int]
-) -> dict[int, list[DateProposal]]:
-    """Newest first."""
-    rows = (
-        await scope.query(DateProposal)
-        .filter(session_client_id__in=list(session_client_ids))
-        .order_by("-id")
-    )
-    grouped: dict[int, list[DateProposal]] = defaultdict(list)
-    for row in rows:
-        grouped[row.session_client_id].append(row)
-    return grouped
-
-
 # Per-request dataloaders (N+1-free nested fields), built by ``info.context.loader``.
+
+
+def _rows_grouped(scope: Scope, model: type[M], key: str, order: str) -> DataLoader[int, list[M]]:
+    """The ``model`` rows whose ``key`` column is each requested id, ordered by ``order``."""
+
+    async def load(ids: list[int]) -> list[list[M]]:
+        grouped: dict[int, list[M]] = defaultdict(list)
+        for row in await scope.query(model).filter(**{f"{key}__in": ids}).order_by(order):
+            grouped[getattr(row, key)].append(row)
+        return [grouped.get(i, []) for i in ids]
+
+    return DataLoader(load_fn=load)
 
 
 def history_loader(scope: Scope) -> DataLoader[int, list[HistoryEntry]]:
@@ -818,27 +818,16 @@ def history_loader(scope: Scope) -> DataLoader[int, list[HistoryEntry]]:
 
 
 def proposals_loader(scope: Scope) -> DataLoader[int, list[DateProposal]]:
-    async def load(ids: list[int]) -> list[list[DateProposal]]:
-        found = await proposals_of(scope, ids)
-        return [found.get(i, []) for i in ids]
-
-    return DataLoader(load_fn=load)
+    """Newest first."""
+    return _rows_grouped(scope, DateProposal, "session_client_id", "-id")
 
 
 def proposal_loader(scope: Scope) -> DataLoader[int, DateProposal | None]:
-    async def load(ids: list[int]) -> list[DateProposal | None]:
-        found = {p.id: p for p in await scope.query(DateProposal).filter(id__in=ids)}
-        return [found.get(i) for i in ids]
-
-    return DataLoader(load_fn=load)
+    return _by_id(scope, DateProposal)
 
 
 def email_loader(scope: Scope) -> DataLoader[int, OutboundEmail | None]:
-    async def load(ids: list[int]) -> list[OutboundEmail | None]:
-        found = {e.id: e for e in await scope.query(OutboundEmail).filter(id__in=ids)}
-        return [found.get(i) for i in ids]
-
-    return DataLoader(load_fn=load)
+    return _by_id(scope, OutboundEmail)
 
 
 async def update_reminder_setting(scope: Scope, days_before_deadline: int | None) -> Organization:
@@ -875,18 +864,8 @@ def session_summary_loader(scope: Scope) -> DataLoader[int, ConfirmationSummary 
 
 
 def answers_loader(scope: Scope) -> DataLoader[int, list[ProposalAnswer]]:
-    async def load(ids: list[int]) -> list[list[ProposalAnswer]]:
-        grouped: dict[int, list[ProposalAnswer]] = defaultdict(list)
-        for row in await scope.query(ProposalAnswer).filter(proposal_id__in=ids).order_by("id"):
-            grouped[row.proposal_id].append(row)
-        return [grouped.get(i, []) for i in ids]
-
-    return DataLoader(load_fn=load)
+    return _rows_grouped(scope, ProposalAnswer, "proposal_id", "id")
 
 
 def document_loader(scope: Scope) -> DataLoader[int, Document | None]:
-    async def load(ids: list[int]) -> list[Document | None]:
-        found = {d.id: d for d in await scope.query(Document).filter(id__in=ids)}
-        return [found.get(i) for i in ids]
-
-    return DataLoader(load_fn=load)
+    return _by_id(scope, Document)

@@ -18,6 +18,7 @@ from models.core import ApiScope, Role
 from resolvers.errors import Forbidden, NotFound
 
 M = TypeVar("M", bound=TenantModel)
+MAX_ID = 2**63 - 1  # the id columns are BIGINT: a larger number names no row
 
 
 class ActorKind(StrEnum):
@@ -76,6 +77,8 @@ class Scope:
             pk = int(id)
         except (TypeError, ValueError):
             raise NotFound(f"{model.__name__} {id} not found", field="id") from None
+        if not 0 < pk <= MAX_ID:
+            raise NotFound(f"{model.__name__} {id} not found", field="id")
         qs = self.query(model).filter(id=pk)
         if for_update:
             qs = qs.select_for_update()

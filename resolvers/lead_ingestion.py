@@ -144,6 +144,8 @@ def _text(data: Mapping[str, Any], key: str, *, required: bool = False) -> str |
         return None
     if not isinstance(value, str):
         raise ValidationFailed(f"{key} must be a string", field=key)
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise ValidationFailed(f"{key} must not contain NUL characters", field=key)
     if required and not value.strip():
         raise ValidationFailed(f"{key} is required", field=key)
     return value.strip()

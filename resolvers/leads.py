@@ -171,7 +171,9 @@ async def validate_changes(scope: Scope, changes: Mapping[str, Any]) -> None:
     if changes.get("email"):
         clean_addresses([changes["email"]], "email")
     amount = changes.get("opportunity_amount")
-    if amount is not None and not (0 <= amount < MAX_AMOUNT and amount == round(amount, 2)):
+    if amount is not None and not (
+        amount.is_finite() and 0 <= amount < MAX_AMOUNT and amount == round(amount, 2)
+    ):
         raise ValidationFailed(
             "opportunity amount must be between 0 and 999,999,999,999.99 with at most 2 decimals",
             field="opportunity_amount",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from models.records import RecordLink
 from resolvers.context import Scope
 
@@ -25,9 +27,10 @@ async def unlink(scope: Scope, owner: tuple[str, int], target: tuple[str, int]) 
 
 
 async def linked_ids(scope: Scope, owner: tuple[str, int], target_type: str) -> list[int]:
-    return (
-        await scope.query(RecordLink)
+    ids = await (
+        scope.query(RecordLink)
         .filter(owner_type=owner[0], owner_id=owner[1], target_type=target_type)
         .order_by("id")
         .values_list("target_id", flat=True)
-    )  # type: ignore[return-value]
+    )
+    return cast(list[int], ids)

@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from email.utils import getaddresses, parseaddr
+from typing import cast
 
 from tortoise.expressions import F, Q
 
@@ -146,18 +147,19 @@ async def mark_for_retry(email: OutboundEmail, error: str) -> None:
 
 async def queued_email_ids(older_than: datetime, limit: int = 1000) -> list[int]:
     """Rows still QUEUED (enqueue lost, Redis restarted) or SENDING past their claim."""
-    return (
-        await OutboundEmail.filter(
+    ids = await (
+        OutboundEmail.filter(
             Q(status=EmailStatus.QUEUED, updated_at__lt=older_than)
             | Q(status=EmailStatus.SENDING, claimed_at__lt=older_than)
         )
         .order_by("id")
         .limit(limit)
         .values_list("id", flat=True)
-    )  # type: ignore[return-value]
+    )
+    return cast(list[int], ids)
 
 
-async def retry_failed_email(scope: Scope, email_id: int) -> OutboundEmail:
+async def retry_failed_email(scope: Scope, email_id: int | str) -> OutboundEmail:
     """The dead-letter list's retry: a FAILED email goes back to the queue."""
     scope.require_write()
     async with atomic():

@@ -64,6 +64,15 @@ class SlotSpec:
         where = f" @ {self.location}" if self.location else ""
         return f"{self.date.isoformat()} {self.start_time:%H:%M}-{self.end_time:%H:%M}{where}"
 
+    def columns(self) -> dict[str, Any]:
+        """The ``SessionSlot`` columns this slot is stored as."""
+        return {
+            "date": self.date,
+            "start_time": stored_time(self.start_time),
+            "end_time": stored_time(self.end_time),
+            "location": self.location,
+        }
+
     @classmethod
     def of(cls, slot: SessionSlot) -> SlotSpec:
         return cls(slot.date, wall_time(slot.start_time), wall_time(slot.end_time), slot.location)
@@ -240,10 +249,7 @@ async def _insert_slots(scope: Scope, session_id: int, slots: Sequence[SlotSpec]
                 organization_id=scope.organization_id,
                 session_id=session_id,
                 position=i,
-                date=slot.date,
-                start_time=stored_time(slot.start_time),
-                end_time=stored_time(slot.end_time),
-                location=slot.location,
+                **slot.columns(),
             )
             for i, slot in enumerate(slots)
         ]
@@ -404,13 +410,7 @@ async def add_slot(scope: Scope, session_id: int, slot: SlotSpec) -> TrainingSes
         before = [SlotSpec.of(s) for s in current]
         validate_planning([*before, slot], field="slot")
         await scope.create(
-            SessionSlot,
-            session_id=session.id,
-            position=len(current),
-            date=slot.date,
-            start_time=stored_time(slot.start_time),
-            end_time=stored_time(slot.end_time),
-            location=slot.location,
+            SessionSlot, session_id=session.id, position=len(current), **slot.columns()
         )
         await _planning_changed(scope, session, before)
     return session
@@ -433,16 +433,7 @@ async def update_slot(scope: Scope, slot_id: int, changes: Mapping[str, Any]) ->
         moved = SlotSpec(**{**SlotSpec.of(slot).__dict__, **changes})
         others = [SlotSpec.of(s) for s in current if s.id != slot.id]
         validate_planning([*others, moved], field="slot")
-        await (
-            scope.query(SessionSlot)
-            .filter(id=slot.id)
-            .update(
-                date=moved.date,
-                start_time=stored_time(moved.start_time),
-                end_time=stored_time(moved.end_time),
-                location=moved.location,
-            )
-        )
+        await scope.query(SessionSlot).filter(id=slot.id).update(**moved.columns())
         await _planning_changed(scope, session, before)
     return session
 

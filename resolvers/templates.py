@@ -20,12 +20,13 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from tortoise.expressions import F
 
 from models.confirmation import EmailTemplate, TemplateKind
 from resolvers.audit import log_changes
 from resolvers.context import Scope
 from resolvers.errors import StaleVersion, ValidationFailed
-from resolvers.runtime import atomic
+from resolvers.runtime import atomic, now
 
 RECORD_TYPE = "email_template"
 LOCALES = ("fr", "en")
@@ -184,7 +185,9 @@ def _render(env: _BoundedSandbox, source: str, field: str, variables: dict[str, 
 
 def render(subject: str, html: str, variables: dict[str, Any]) -> RenderedEmail:
     """Render a template; any template mistake is a VALIDATION_ERROR naming field and line."""
-    rendered_subject = _render(_SUBJECT_ENV, subject, "subject", variables).strip()
+    # The template's own text has no line break (refused on save); a value it shows may
+    # (a client name, a session title): folded to spaces, the subject stays one header line.
+    rendered_subject = " ".join(_render(_SUBJECT_ENV, subject, "subject", variables).split())
     rendered_html = _render(_HTML_ENV, html, "html", variables)
     return RenderedEmail(rendered_subject, rendered_html, html_to_text(rendered_html))
 
@@ -339,7 +342,7 @@ async def _save(
         updated = (
             await scope.query(EmailTemplate)
             .filter(**filters)
-            .update(subject=subject, html=html, version=row.version + 1)
+            .update(subject=subject, html=html, version=F("version") + 1, updated_at=now())
         )
         if not updated:
             raise StaleVersion("the template was changed by someone else", field="version")

@@ -32,7 +32,7 @@ from schema import (
     subscriptions,
     templates,
 )
-from schema.errors import InputErrorCodes, should_mask
+from schema.errors import TypedInputErrors, should_mask
 from schema.execution import FastFieldsExecutionContext
 
 QUERIES: tuple[type, ...] = (
@@ -121,11 +121,12 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        InputErrorCodes,
     ]
     if limits.production:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    # Last: its exit runs first, so masking sees a typed user error.
+    extensions.append(TypedInputErrors)
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),

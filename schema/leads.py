@@ -3,6 +3,7 @@ list, duplicates, merge and undo, conversion. Thin: the rules live in resolvers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,9 +20,11 @@ from models.leads import Store as StoreRow
 from models.leads import WaitlistStatus as WaitlistStatusModel
 from models.sessions import Client, Contact
 from resolvers import lead_duplicates, lead_ingestion, lead_merge, leads
+from resolvers.context import MAX_ID
 from resolvers.errors import NotFound, ValidationFailed
 from resolvers.idempotency import run_once
 from schema.auth import User
+from schema.common import given_fields
 from schema.context import Info
 from schema.pagination import Connection, build_connection, decode_cursor, page_size, paginate
 from schema.relay import db_id
@@ -122,7 +125,7 @@ class LeadFilterInput:
 def _int_id(raw: str | None, field: str) -> int | None:
     if raw is None:
         return None
-    if not str(raw).isdigit():
+    if not str(raw).isdigit() or not 0 < int(raw) <= MAX_ID:
         raise NotFound(f"{field}: {raw} not found", field=field)
     return int(raw)
 
@@ -142,6 +145,12 @@ class LeadOrderBy:
 
 def _order(value: LeadOrderBy | None) -> leads.LeadOrder:
     return value.to_order() if value else leads.LeadOrder()
+
+
+# A null is refused for these kinds (a flag, a count, the status); others may be cleared.
+NULLABLE_LEAD_FIELDS = tuple(
+    name for name, kind in leads.FIELD_KINDS.items() if kind not in ("bool", "int", "status")
+)
 
 
 @strawberry.input(description="Editable fields; the ones left out keep their values.")
@@ -179,21 +188,14 @@ class LeadInput:
     lawful_basis_review_date: date | None = strawberry.UNSET
 
     def changes(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for name in leads.EDITABLE_FIELDS:
-            value = getattr(self, name)
-            if value is strawberry.UNSET:
-                continue
-            if name == "assigned_user_id":
-                value = _int_id(value, "assignedUserId")
-            elif value is None and leads.FIELD_KINDS[name] == "text":
-                value = ""
-            elif value is None and leads.FIELD_KINDS[name] in ("bool", "int", "status"):
-                raise ValidationFailed(
-                    f"{to_camel_case(name)} cannot be null", field=to_camel_case(name)
-                )
-            values[name] = value
-        return values
+        """The fields sent; a null text field is stored empty."""
+        values = given_fields(self, leads.EDITABLE_FIELDS, nullable=NULLABLE_LEAD_FIELDS)
+        if "assigned_user_id" in values:
+            values["assigned_user_id"] = _int_id(values["assigned_user_id"], "assignedUserId")
+        return {
+            name: "" if value is None and leads.FIELD_KINDS[name] == "text" else value
+            for name, value in values.items()
+        }
 
 
 # camelCase name → model field, for updateLeadField (store fields named so they are refused).
@@ -457,19 +459,8 @@ class WaitlistEntryInput:
     emails_sent: int | None = None
 
     def as_event_data(self) -> dict[str, Any]:
-        """The same fields as the webhook's JSON body."""
-        return {
-            "type": self.type.value,
-            "customerId": self.customer_id,
-            "occurredAt": self.occurred_at,
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "email": self.email,
-            "productCode": self.product_code,
-            "purchaseDate": self.purchase_date,
-            "orderNumber": self.order_number,
-            "emailsSent": self.emails_sent,
-        }
+        """The same fields as the webhook's JSON body (camelCase), for the same parser."""
+        return {to_camel_case(f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @strawberry.type

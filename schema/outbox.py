@@ -70,5 +70,5 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Queue a FAILED email again.")
     async def retry_email(self, info: Info, id: strawberry.ID) -> Email:
-        row = await outbox.retry_failed_email(info.context.require_writer(), int(id))
+        row = await outbox.retry_failed_email(info.context.require_writer(), id)
         return Email.from_row(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from strawberry import relay
 
+from resolvers.context import MAX_ID
 from resolvers.errors import NotFound
 
 
@@ -19,7 +20,9 @@ def db_id(global_id: relay.GlobalID | str, node_type: type) -> int:
         if gid.type_name == node_type.__name__ or gid.type_name == getattr(
             getattr(node_type, "__strawberry_definition__", None), "name", None
         ):
-            return int(gid.node_id)
+            pk = int(gid.node_id)
+            if 0 < pk <= MAX_ID:
+                return pk
     except (ValueError, TypeError):
         pass
     raise NotFound(f"{node_type.__name__} {global_id} not found", field="id")

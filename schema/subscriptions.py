@@ -11,6 +11,8 @@ from strawberry.scalars import JSON
 
 from models.audit import DomainEvent
 from resolvers import leads
+from resolvers.context import MAX_ID
+from resolvers.errors import ValidationFailed
 from resolvers.events import events_after
 from schema.context import Info
 from schema.leads import Lead
@@ -74,6 +76,15 @@ async def _latest_event_id(organization_id: int) -> int:
     return latest.id if latest else 0
 
 
+def _event_id(after: str | None) -> int | None:
+    """The ``after`` argument: an event id as the events carry it."""
+    if after is None:
+        return None
+    if not (after.isascii() and after.isdigit()) or int(after) > MAX_ID:
+        raise ValidationFailed(f"after: {after!r} is not an event id", field="after")
+    return int(after)
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -83,7 +94,7 @@ class Subscription:
     async def events(
         self, info: Info, types: list[str] | None = None, after: strawberry.ID | None = None
     ) -> AsyncGenerator[Event, None]:
-        async for row in event_stream(info, types, int(after) if after is not None else None):
+        async for row in event_stream(info, types, _event_id(after)):
             yield Event.from_row(row)
 
     @strawberry.subscription(
@@ -94,8 +105,7 @@ class Subscription:
         self, info: Info, id: relay.GlobalID | None = None, after: strawberry.ID | None = None
     ) -> AsyncGenerator[Event, None]:
         wanted = db_id(id, Lead) if id is not None else None
-        start = int(after) if after is not None else None
-        async for row in event_stream(info, list(leads.EVENT_TYPES), start):
+        async for row in event_stream(info, list(leads.EVENT_TYPES), _event_id(after)):
             if wanted is None or row.record_id == wanted:
                 yield Event.from_row(row)
 

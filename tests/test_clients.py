@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from models.audit import ChangeLogEntry, DomainEvent
 from models.sessions import Client, Contact
+from resolvers import runtime
 from tests.conftest import GraphQLClient, Member, Tenant, error_codes
 
 CREATE_CLIENT = """mutation($input: CreateClientInput!) {
@@ -263,3 +265,14 @@ async def test_viewer_cannot_change_clients(gql: GraphQLClient, tenant: Tenant) 
     body = await gql(CREATE_CLIENT, {"input": {"name": "Nope"}}, as_=tenant.viewer)
     assert error_codes(body) == ["FORBIDDEN"]
     assert await Client.all().count() == 0
+
+
+async def test_change_log_time_follows_the_runtime_clock(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    """The log's time came from the column default (system clock), not resolvers.runtime."""
+    later = runtime.now() + timedelta(days=30)
+    runtime.current().clock = lambda: later
+    client = await make_client(gql, tenant.staff, "Clocked")
+    entry = await ChangeLogEntry.get(record_type="client", action="create")
+    assert entry.at == later and client["name"] == "Clocked"

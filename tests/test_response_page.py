@@ -164,3 +164,50 @@ async def test_rate_limited(app: Any, sent: tuple[Enrolment, str], low_rate: int
         refused = await client.post(url, data={"answer": "accept"})
     assert refused.status_code == 429 and "Trop de requêtes" in shown(refused)
     assert (await enrolment.refresh()).confirmation_state == "PENDING"
+
+
+async def test_a_line_break_in_a_name_does_not_block_the_answer(
+    gql: GraphQLClient,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    smtp: SmtpServer,
+    run_worker: Any,
+) -> None:
+    """Names are interpolated into subjects: a CR/LF from a stored value folds to a space
+    (no header injection) instead of refusing the client's answer and the owner's email."""
+    enrolment = await enrol(tenant, client_name="Acme\r\nBcc: evil@attacker.test")
+    await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+    await run_worker()
+    answered = await client.post(path_of(link_of(smtp.received[-1])), data={"answer": "accept"})
+    assert answered.status_code == 200
+    assert (await enrolment.refresh()).confirmation_state == "ACCEPTED"
+    notification = await OutboundEmail.filter(kind="RESPONSE_NOTIFICATION").get()
+    assert notification.subject.startswith("Acme Bcc: evil@attacker.test : ")
+    assert notification.to == [tenant.staff.user.email] and not notification.bcc
+
+
+async def test_an_answer_that_cannot_be_recorded_gets_a_page_and_writes_nothing(
+    gql: GraphQLClient, client: httpx.AsyncClient, tenant: Tenant, sent: tuple[Enrolment, str]
+) -> None:
+    """A notification template that renders with the sample values but not with this
+    session's (an empty location) used to answer the client with a 401 JSON error."""
+    enrolment, url = sent
+    await gql.ok(
+        """mutation($i: EmailTemplateInput!) { updateEmailTemplate(input: $i) { version } }""",
+        {
+            "i": {
+                "kind": "RESPONSE_NOTIFICATION",
+                "locale": "fr",
+                "subject": "Réponse",
+                "html": "<p>{{ 100 // (session.location | length) }}</p>",
+            }
+        },
+        as_=tenant.staff,
+    )
+    enrolment.session.location = ""
+    await enrolment.session.save(update_fields=["location"])
+    before = await _snapshot(enrolment)
+    response = await client.post(url, data={"answer": "accept"})
+    assert response.status_code == 400 and "Réponse non enregistrée" in shown(response)
+    assert response.headers["content-type"].startswith("text/html")
+    assert await _snapshot(enrolment) == before

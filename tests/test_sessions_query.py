@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
-from tortoise import connections
 
 from app.training_grid import seed_grid
 from tests.conftest import GraphQLClient, Tenant
+from tests.statements import StatementCounter
 
 NESTED = """
 query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount edges { node {
@@ -22,26 +21,6 @@ query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount edges { node 
     client { id name mainContact { id email } contacts { id firstName lastName email } } } } }
 } } } }
 """
-
-
-class StatementCounter:
-    """Counts the SQL statements the database client really executes."""
-
-    METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many")
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.statements: list[str] = []
-        client_class = type(connections.get("default"))
-        for name in self.METHODS:
-            original = getattr(client_class, name)
-            monkeypatch.setattr(client_class, name, self._counting(original))
-
-    def _counting(self, original: Any) -> Any:
-        async def wrapper(client: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-            self.statements.append(query)
-            return await original(client, query, *args, **kwargs)
-
-        return wrapper
 
 
 @pytest.fixture

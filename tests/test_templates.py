@@ -3,12 +3,14 @@ Jinja2 sandbox against classic injection payloads, and their use in sent emails.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from models.audit import ChangeLogEntry
 from models.confirmation import EmailTemplate
+from resolvers import runtime
 from tests.confirmation_support import PREVIEW, enrol, proposal_input
 from tests.conftest import GraphQLClient, Tenant, error_codes
 
@@ -112,6 +114,20 @@ async def test_update_is_used_by_emails_then_reset(gql: GraphQLClient, tenant: T
         "resetEmailTemplate"
     ]
     assert reset["subject"].startswith("Proposition de dates") and reset["version"] == 3
+
+
+async def test_an_edit_moves_updated_at_and_bumps_the_stored_version(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    """The edit used to write ``version = read version + 1`` and leave updated_at alone."""
+    later = runtime.now() + timedelta(days=3)
+    runtime.current().clock = lambda: later
+    html = "<p>{{ session.title }}</p>"
+    await gql.ok(UPDATE, _input(html), as_=tenant.staff)
+    row = await EmailTemplate.get(organization_id=tenant.org.id, kind="DATE_PROPOSAL", locale="fr")
+    assert (row.version, row.updated_at) == (2, later)
+    await gql.ok(UPDATE, _input(html + " "), as_=tenant.staff)
+    assert (await EmailTemplate.get(id=row.id)).version == 3
 
 
 async def test_syntax_error_and_unknown_variable_are_refused_with_their_line(

@@ -242,3 +242,15 @@ async def test_webhook_is_rate_limited_per_store(
     codes = [(await post_event(client, store, joined(f"R{i}"))).status_code for i in range(3)]
     assert codes == [200, 200, 429]
     assert await lead_count() == 2
+
+
+async def test_out_of_range_store_id_and_nul_characters_store_nothing(
+    gql: GraphQLClient, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """They used to reach the database and answer 500."""
+    store = await make_store(gql, tenant)
+    huge = type(store)(store.gid, 10**20, store.secret)
+    assert (await post_event(client, huge, joined("X"))).status_code == 401
+    refused = await post_event(client, store, joined("X", firstName="Hé\x00lène"))
+    assert refused.status_code == 400 and refused.json()["field"] == "firstName"
+    assert await lead_count() == 0
