@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,20 +67,26 @@ def redis_url(tmp_var: Path) -> Iterator[str]:
         yield REDIS_URL
 
 
-@pytest.fixture(scope="session")
-async def database_url(tmp_var: Path) -> AsyncIterator[str]:
+@asynccontextmanager
+async def fresh_database_url(tmp: Path, prefix: str) -> AsyncIterator[str]:
+    """The URL of a new, empty database of the run's backend, dropped afterwards."""
     if BACKEND == "sqlite":
-        yield f"sqlite://{tmp_var / 'test.sqlite3'}"
+        yield f"sqlite://{tmp / f'{prefix}.sqlite3'}"
         return
-    name = f"trainhub_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(PG_ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        await Tortoise.close_connections()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_var: Path) -> AsyncIterator[str]:
+    async with fresh_database_url(tmp_var, "trainhub_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

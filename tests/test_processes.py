@@ -7,12 +7,10 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from tortoise import Tortoise, connections
@@ -23,7 +21,7 @@ from app.settings import Settings
 from models.outbox import EmailStatus, OutboundEmail
 from resolvers import runtime
 from resolvers.outbox import queue_email
-from tests.conftest import BACKEND, PG_ADMIN_DSN
+from tests.conftest import BACKEND, fresh_database_url
 from tests.smtp import SmtpServer, free_port
 
 TRAINHUB = [sys.executable, "-m", "app"]
@@ -63,15 +61,8 @@ async def test_migrated_database_has_every_model_column(migrated: None) -> None:
 
 @pytest.fixture
 async def empty_database_url(tmp_path: Path) -> Any:
-    if BACKEND == "sqlite":
-        yield f"sqlite://{tmp_path / 'fresh.sqlite3'}"
-        return
-    name = f"trainhub_fresh_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with fresh_database_url(tmp_path, "trainhub_fresh") as url:
+        yield url
 
 
 async def test_migrate_applies_cleanly_to_an_empty_database_and_then_is_a_no_op(
