@@ -109,6 +109,12 @@ async def test_malformed_global_id_answers_like_a_missing_record(
         )
         assert sorted(error_codes(body)) == ["NOT_FOUND", "NOT_FOUND"]
         assert all("Unexpected" not in e["message"] for e in body["errors"])
+        # A well-formed id past the id columns' range names no record either.
+        huge = relay.to_base64("Session", 10**22)
+        body = await client(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": huge}, as_=tenant.staff
+        )
+        assert body == {"data": {"node": None}, "status": 200}
 
 
 async def test_unexpected_error_is_masked_in_production(
