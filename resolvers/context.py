@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.base import TenantModel
 from models.core import ApiScope, Role
 from resolvers.errors import Forbidden, NotFound
 
-M = TypeVar("M", bound=TenantModel)
+M = TypeVar("M", bound=Model)  # a model with an organization_id column
 MAX_ID = 2**63 - 1  # the id columns are BIGINT: a larger number names no row
 
 

@@ -85,7 +85,9 @@ def locale_of(value: str | None) -> str:
     return "en" if (value or "").lower().startswith("en") else DEFAULT_LOCALE
 
 
-def format_date(value: date | datetime | None, locale: str, time_zone: str = "Europe/Paris") -> str:
+def format_date(
+    value: date | datetime | None, locale: str | None, time_zone: str = "Europe/Paris"
+) -> str:
     """dd/mm/yyyy in French (ISO in English); a datetime is shown in the organisation's zone."""
     if value is None:
         return "—"
@@ -94,7 +96,7 @@ def format_date(value: date | datetime | None, locale: str, time_zone: str = "Eu
     return value.strftime(DATE_FORMAT[locale_of(locale)])
 
 
-def session_status(status: SessionStatus, locale: str) -> str:
+def session_status(status: SessionStatus, locale: str | None) -> str:
     return SESSION_STATUS[locale_of(locale)][status]
 
 
@@ -107,13 +109,13 @@ def list_value(state: ConfirmationState) -> ConfirmationSummary:
     return CONFIRMATION_LIST_VALUE[ConfirmationState(state)]
 
 
-def confirmation_list_value(state: ConfirmationState, locale: str) -> str:
+def confirmation_list_value(state: ConfirmationState, locale: str | None) -> str:
     return confirmation_summary(list_value(state), locale)
 
 
 def confirmation_state(
     state: ConfirmationState,
-    locale: str,
+    locale: str | None,
     *,
     sent_at: datetime | None = None,
     deadline: date | None = None,
