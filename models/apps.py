@@ -11,6 +11,7 @@ from typing import Any
 APPS: dict[str, list[str]] = {
     "core": ["models.core", "models.audit", "models.outbox", "models.records"],
     "training": ["models.sessions"],
+    "confirmation": ["models.confirmation"],
 }
 
 

@@ -12,6 +12,7 @@ from resolvers.auth import hash_password, new_api_key
 from resolvers.context import Scope
 from resolvers.errors import Conflict, Forbidden, ValidationFailed, WrongState
 from resolvers.runtime import atomic, now
+from resolvers.templates import ensure_default_templates
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -28,9 +29,11 @@ async def create_organization(
         raise ValidationFailed("name is required", field="name")
     try:
         async with atomic():
-            return await Organization.create(
+            organization = await Organization.create(
                 name=name, slug=slug or _slugify(name), time_zone=time_zone
             )
+            await ensure_default_templates(organization.id)
+            return organization
     except IntegrityError:
         raise Conflict(
             f"an organisation with slug '{slug or _slugify(name)}' exists", field="slug"
