@@ -61,7 +61,6 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(db_index=True, max_length=200)),
                 ('address', fields.TextField(default='', unique=False)),
                 ('siret', fields.CharField(null=True, max_length=14)),
-                ('main_contact', fields.ForeignKeyField('training.Contact', source_field='main_contact_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
             ],
             options={'table': 'client', 'app': 'training', 'pk_attr': 'id'},
             bases=['TenantModel'],
@@ -83,6 +82,12 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'contact', 'app': 'training', 'pk_attr': 'id'},
             bases=['TenantModel'],
+        ),
+        # Client and Contact reference each other: the FK to Contact is added once it exists.
+        ops.AddField(
+            model_name='Client',
+            name='main_contact',
+            field=fields.ForeignKeyField('training.Contact', source_field='main_contact_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
         ),
         ops.CreateModel(
             name='SessionClient',
