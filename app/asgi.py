@@ -17,7 +17,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import connections
 
-from app import mailbox
+from app import mailbox, pages
 from app.db import close_db, init_db
 from app.settings import Settings, get_settings
 from app.wiring import Services
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         Route("/readyz", readyz),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
+        *pages.routes(preferred_locale),
     ]
     if not settings.is_production and settings.embedded_smtp:
         routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))

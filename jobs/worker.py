@@ -8,6 +8,7 @@ from arq import cron
 from arq.worker import Worker, func
 
 from app.settings import Settings, get_settings
+from jobs.confirmation import expire_overdue_proposals, send_proposal_reminders
 from jobs.email import EMAIL_JOB_TIMEOUT_SECONDS, SmtpConfig, deliver_email, requeue_stuck_emails
 
 
@@ -36,7 +37,12 @@ def functions(settings: Settings) -> list[Any]:
 
 
 def cron_jobs() -> list[Any]:
-    return [cron(requeue_stuck_emails, second=30, run_at_startup=True, timeout=60)]
+    return [
+        cron(requeue_stuck_emails, second=30, run_at_startup=True, timeout=60),
+        # Every minute: an expiry is at most a minute late (SPEC §5).
+        cron(expire_overdue_proposals, second=5, run_at_startup=True, timeout=120),
+        cron(send_proposal_reminders, minute=set(range(0, 60, 5)), second=15, timeout=300),
+    ]
 
 
 def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from models.records import Document
 from models.sessions import (
     Client,
     ConfirmationState,
+    ConfirmationSummary,
     Contact,
     SessionClient,
     SessionSlot,
@@ -867,3 +868,34 @@ async def update_reminder_setting(scope: Scope, days_before_deadline: int | None
             {"reminder_days_before_deadline": days_before_deadline},
         )
     return organization
+
+
+def session_summary_loader(scope: Scope) -> DataLoader[int, ConfirmationSummary | None]:
+    async def load(ids: list[int]) -> list[ConfirmationSummary | None]:
+        rows = (
+            await scope.query(TrainingSession)
+            .filter(id__in=ids)
+            .values_list("id", "confirmation_summary")
+        )
+        found = {session_id: summary for session_id, summary in rows}
+        return [ConfirmationSummary(found[i]) if found.get(i) else None for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def answers_loader(scope: Scope) -> DataLoader[int, list[ProposalAnswer]]:
+    async def load(ids: list[int]) -> list[list[ProposalAnswer]]:
+        grouped: dict[int, list[ProposalAnswer]] = defaultdict(list)
+        for row in await scope.query(ProposalAnswer).filter(proposal_id__in=ids).order_by("id"):
+            grouped[row.proposal_id].append(row)
+        return [grouped.get(i, []) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def document_loader(scope: Scope) -> DataLoader[int, Document | None]:
+    async def load(ids: list[int]) -> list[Document | None]:
+        found = {d.id: d for d in await scope.query(Document).filter(id__in=ids)}
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)

@@ -18,11 +18,23 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import auth, outbox, subscriptions
+from schema import auth, confirmation, documents, outbox, subscriptions, templates
 from schema.errors import should_mask
 
-QUERIES: tuple[type, ...] = (auth.Query, outbox.Query)
-MUTATIONS: tuple[type, ...] = (auth.Mutation, outbox.Mutation)
+QUERIES: tuple[type, ...] = (
+    auth.Query,
+    outbox.Query,
+    templates.Query,
+    documents.Query,
+    confirmation.Query,
+)
+MUTATIONS: tuple[type, ...] = (
+    auth.Mutation,
+    outbox.Mutation,
+    templates.Mutation,
+    documents.Mutation,
+    confirmation.Mutation,
+)
 
 
 @dataclass(frozen=True)

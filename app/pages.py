@@ -1,0 +1,178 @@
+"""Public pages: the response page of a date proposal (SPEC §5).
+
+``GET``/``HEAD /respond/{token}`` only read: mail scanners open every link. The answer is
+``POST``ed by the page's buttons (no auto-submit); the token itself authorises it, so no
+session or CSRF token is involved. Plain HTML, readable on a phone, no JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from models.confirmation import ProposalAnswerKind
+from resolvers import confirmation
+from resolvers.confirmation_labels import format_date
+from resolvers.errors import NotFound, RateLimited
+
+_ENV = Environment(
+    loader=PackageLoader("app", "templates"), autoescape=select_autoescape(default=True)
+)
+# The token is in the URL: keep it out of caches, referrers, search engines and frames.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+ANSWERS = {"accept": ProposalAnswerKind.ACCEPTED, "decline": ProposalAnswerKind.DECLINED}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "fr": {
+        "title": "Proposition de dates",
+        "intro": "Voici les dates proposées pour cette session de formation :",
+        "date": "Date",
+        "time": "Horaires",
+        "location": "Lieu",
+        "deadline": "Merci de répondre au plus tard le",
+        "current": "État actuel :",
+        "recorded": "Votre réponse a été enregistrée.",
+        "confirm_choice": "Confirmez votre réponse en cliquant sur l'un des boutons :",
+        "accept": "J'accepte",
+        "decline": "Je décline",
+        "change_until": "Vous pouvez modifier votre réponse jusqu'au",
+        "expired_heading": "Échéance dépassée",
+        "expired": "L'échéance de cette proposition est dépassée : elle ne peut plus recevoir de réponse.",
+        "superseded_heading": "Lien remplacé",
+        "superseded": "Cette proposition a été remplacée ou retirée : ce lien ne fonctionne plus. "
+        "Utilisez le lien du message le plus récent.",
+        "not_found_heading": "Lien inconnu",
+        "not_found": "Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier.",
+        "rate_heading": "Trop de requêtes",
+        "rate": "Trop de requêtes depuis votre adresse : réessayez dans une minute.",
+        "bad_heading": "Réponse non reconnue",
+        "bad": "Choisissez « J'accepte » ou « Je décline ».",
+    },
+    "en": {
+        "title": "Proposed dates",
+        "intro": "These are the dates proposed for this training session:",
+        "date": "Date",
+        "time": "Time",
+        "location": "Location",
+        "deadline": "Please answer by",
+        "current": "Current status:",
+        "recorded": "Your answer has been recorded.",
+        "confirm_choice": "Confirm your answer with one of the buttons:",
+        "accept": "I accept",
+        "decline": "I decline",
+        "change_until": "You may change your answer until",
+        "expired_heading": "Deadline passed",
+        "expired": "The deadline of this proposal has passed: it can no longer be answered.",
+        "superseded_heading": "Link replaced",
+        "superseded": "This proposal was replaced or withdrawn: this link no longer works. "
+        "Use the link in the most recent message.",
+        "not_found_heading": "Unknown link",
+        "not_found": "This link is not valid. Check that it was copied whole.",
+        "rate_heading": "Too many requests",
+        "rate": "Too many requests from your address: try again in a minute.",
+        "bad_heading": "Answer not recognised",
+        "bad": "Choose “I accept” or “I decline”.",
+    },
+}
+
+
+def _html(template: str, status: int, **values: Any) -> HTMLResponse:
+    body = _ENV.get_template(template).render(**values)
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _message(
+    lang: str, status: int, key: str, page: confirmation.ProposalPage | None = None
+) -> HTMLResponse:
+    t = TEXTS[lang]
+    return _html(
+        "respond_message.html",
+        status,
+        lang=lang,
+        t=t,
+        title=t[f"{key}_heading"],
+        heading=t[f"{key}_heading"],
+        message=t[key],
+        organization=page.enrolment.organization.name if page else "",
+        status_label=page.status_label(lang) if page else "",
+    )
+
+
+def _proposal(
+    request: Request,
+    lang: str,
+    page: confirmation.ProposalPage,
+    *,
+    recorded: bool = False,
+    preselected: str | None = None,
+) -> HTMLResponse:
+    session = page.enrolment.session
+    return _html(
+        "respond.html",
+        200,
+        lang=lang,
+        t=TEXTS[lang],
+        title=f"{TEXTS[lang]['title']} - {session.title}",
+        organization=page.enrolment.organization.name,
+        session_title=session.title,
+        session_reference=session.reference,
+        planning=confirmation.planning_for_display(page.proposal.planning, lang),
+        deadline=format_date(page.deadline, lang),
+        status_label=page.status_label(lang),
+        recorded=recorded,
+        preselected=preselected,
+        action=request.url.path,
+    )
+
+
+def routes(locale_of: Callable[[str | None], str]) -> list[Route]:
+    """``locale_of`` maps an Accept-Language header to "fr" or "en"."""
+
+    async def respond(request: Request) -> Response:
+        lang = locale_of(request.headers.get("accept-language"))
+        ip = request.client.host if request.client else ""
+        try:
+            await request.app.state.services.rate_limit("public", ip)
+        except RateLimited:
+            return _message(lang, 429, "rate")
+        token = request.path_params["token"]
+        try:
+            if request.method == "POST":
+                return await _post(request, lang, token, ip)
+            page = await confirmation.proposal_page(token)
+        except NotFound:
+            return _message(lang, 404, "not_found")
+        except confirmation.LinkGone as exc:
+            gone = confirmation.GoneReason(exc.details["reason"])
+            return _message(lang, 410, gone.value.lower(), await confirmation.proposal_page(token))
+        if page.gone is not None:
+            return _message(lang, 410, page.gone.value.lower(), page)
+        preselected = request.query_params.get("answer")
+        return _proposal(
+            request, lang, page, preselected=preselected if preselected in ANSWERS else None
+        )
+
+    async def _post(request: Request, lang: str, token: str, ip: str) -> Response:
+        form = await request.form()
+        answer = ANSWERS.get(str(form.get("answer", "")))
+        if answer is None:
+            await confirmation.find_proposal(token)  # an unknown token stays a 404
+            return _message(lang, 400, "bad")
+        page = await confirmation.answer_proposal(token, answer, ip)
+        return _proposal(request, lang, page, recorded=True)
+
+    return [Route("/respond/{token}", respond, methods=["GET", "HEAD", "POST"])]

@@ -1,0 +1,78 @@
+"""Documents (attachments): multipart upload and listing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from models.records import Document as DocumentRow
+from resolvers import documents
+from schema.context import Info
+from schema.pagination import Connection, paginate
+
+
+@strawberry.type(description="An uploaded file, stored under a generated name.")
+class Document(relay.Node):
+    id: relay.NodeID[int]
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: DocumentRow) -> Document:
+        return cls(
+            id=row.id,
+            filename=row.filename,
+            content_type=row.content_type,
+            size=row.size,
+            sha256=row.sha256,
+            created_at=row.created_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Document | None]:
+        ids = [int(i) for i in node_ids]
+        scope = info.context.require_scope()
+        rows = {r.id: r for r in await scope.query(DocumentRow).filter(id__in=ids)}
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The organisation's documents, newest first.")
+    async def documents(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Document]:
+        scope = info.context.require_scope()
+        return await paginate(
+            scope.query(DocumentRow).order_by("-id"), first, after, Document.from_row
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Upload a file (GraphQL multipart request); size and type are limited."
+    )
+    async def upload_document(self, info: Info, file: Upload) -> Document:
+        scope = info.context.require_writer()
+        settings = info.context.services.settings
+        upload: Any = file
+        row = await documents.upload_document(
+            scope,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            read=upload.read,
+            storage_dir=settings.storage_dir,
+            max_bytes=settings.upload_max_bytes,
+        )
+        return Document.from_row(row)
