@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +12,10 @@ from tortoise.migrations.api import migrate
 
 from app.settings import Settings, get_settings
 from models.apps import tortoise_config
+
+# Tortoise's SQLite backend registers adapters for date and datetime but not for time
+# (TimeField values, tz-aware under use_tz), which sqlite3 then refuses to bind.
+sqlite3.register_adapter(datetime.time, lambda value: value.isoformat())
 
 
 def config_for(settings: Settings) -> dict[str, Any]:

@@ -66,15 +66,16 @@ def events_channel(settings: Settings) -> str:
 class RedisDispatcher:
     """After commit: enqueue emails to arq (job id ``email:{id}``) and publish events."""
 
-    def __init__(self, pool: ArqRedis, channel: str) -> None:
+    def __init__(self, pool: ArqRedis, channel: str, namespace: str) -> None:
         self.pool = pool
         self.channel = channel
+        self.namespace = namespace
 
     async def enqueue_emails(self, email_ids: list[int]) -> None:
         for email_id in email_ids:
             try:
                 await self.pool.enqueue_job(
-                    "deliver_email", email_id, _job_id=email_job_id(email_id)
+                    "deliver_email", email_id, _job_id=email_job_id(self.namespace, email_id)
                 )
             except Exception:  # noqa: BLE001 - the row stays QUEUED; the sweep re-enqueues it
                 log.exception("enqueue of email %s failed; the outbox sweep will retry", email_id)
@@ -155,7 +156,9 @@ class Services:
                 public_base_url=settings.public_base_url.rstrip("/"),
                 smtp_from=settings.smtp_from,
                 access_token_minutes=settings.access_token_minutes,
-                dispatcher=RedisDispatcher(pool, events_channel(settings)),
+                dispatcher=RedisDispatcher(
+                    pool, events_channel(settings), settings.redis_namespace
+                ),
             )
         )
         return services

@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 EMAIL_JOB_TIMEOUT_SECONDS = 30
 
 
-def email_job_id(email_id: int) -> str:
-    """arq job id: enqueueing the same email twice while a job is pending is a no-op."""
-    return f"email:{email_id}"
+def email_job_id(namespace: str, email_id: int) -> str:
+    """arq job id: enqueueing the same email twice while a job is pending is a no-op.
+
+    arq's job keys are global to the Redis server, hence the namespace in the id.
+    """
+    return f"{namespace}:email:{email_id}"
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,9 @@ async def requeue_stuck_emails(ctx: dict[str, Any]) -> int:
     ids = await outbox.queued_email_ids(older_than=now() - timedelta(seconds=60))
     for email_id in ids:
         await ctx["redis"].enqueue_job(
-            "deliver_email", email_id, _job_id=email_job_id(email_id), _queue_name=ctx["queue_name"]
+            "deliver_email",
+            email_id,
+            _job_id=email_job_id(ctx["redis_namespace"], email_id),
+            _queue_name=ctx["queue_name"],
         )
     return len(ids)

@@ -32,6 +32,9 @@ def functions(settings: Settings) -> list[Any]:
             deliver_email,
             timeout=EMAIL_JOB_TIMEOUT_SECONDS,
             max_tries=settings.email_max_attempts + 1,
+            # No result kept: a kept result would block re-enqueueing the same job id (a
+            # retried FAILED email, the outbox sweep) for as long as it is kept.
+            keep_result=0,
         ),
     ]
 
@@ -56,6 +59,7 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["smtp"] = smtp_config(settings)
         ctx["queue_name"] = queue_name(settings)
+        ctx["redis_namespace"] = settings.redis_namespace
         if manage_db:
             await init_db(settings)
             state["services"] = await Services.start(settings)
