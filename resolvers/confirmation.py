@@ -409,9 +409,22 @@ class BulkItem:
     data: ProposalInput
 
 
+def _bulk_result(
+    session_client_id: int, proposal: DateProposal | None, error: UserError | None
+) -> dict[str, Any]:
+    return {
+        "sessionClientId": session_client_id,
+        "ok": error is None,
+        "proposalId": proposal.id if proposal else None,
+        "errorCode": error.code if error else None,
+        "errorField": error.field if error else None,
+        "errorMessage": error.message if error else None,
+    }
+
+
 async def send_date_proposals(scope: Scope, items: Sequence[BulkItem]) -> list[dict[str, Any]]:
     """Each item validated and written independently (a savepoint each) in one transaction;
-    the caller wraps this in ``idempotency.run_once``."""
+    the caller wraps this in ``idempotency.run_once``. Returns one JSON-able result per item."""
     scope.require_write()
     results: list[dict[str, Any]] = []
     unit = current_unit()
@@ -422,27 +435,9 @@ async def send_date_proposals(scope: Scope, items: Sequence[BulkItem]) -> list[d
         except UserError as exc:
             # The savepoint rolled back this item's rows: forget what it queued for dispatch.
             del unit.email_ids[emails_before:], unit.events[events_before:]
-            results.append(
-                {
-                    "sessionClientId": item.session_client_id,
-                    "ok": False,
-                    "proposalId": None,
-                    "errorCode": exc.code,
-                    "errorField": exc.field,
-                    "errorMessage": exc.message,
-                }
-            )
-            continue
-        results.append(
-            {
-                "sessionClientId": item.session_client_id,
-                "ok": True,
-                "proposalId": proposal.id,
-                "errorCode": None,
-                "errorField": None,
-                "errorMessage": None,
-            }
-        )
+            results.append(_bulk_result(item.session_client_id, None, exc))
+        else:
+            results.append(_bulk_result(item.session_client_id, proposal, None))
     return results
 
 
@@ -761,20 +756,18 @@ class HistoryEntry:
 
 
 def history_entry(row: ChangeLogEntry) -> HistoryEntry:
+    """A state change row, or an action row (proposal resent, reminder, refused answer)
+    whose ``new_value`` is the state it concerns."""
+    changed = bool(row.field)
     return HistoryEntry(
         at=row.at,
-        state=ConfirmationState(row.new_value) if row.field else _state_of_action(row),
-        previous_state=ConfirmationState(row.old_value) if row.field and row.old_value else None,
+        state=ConfirmationState(row.new_value),
+        previous_state=ConfirmationState(row.old_value) if changed and row.old_value else None,
         actor_kind=row.actor_kind,
         actor=row.actor_label,
         reason=row.reason,
-        action=row.action if not row.field else "state_changed",
+        action="state_changed" if changed else row.action,
     )
-
-
-def _state_of_action(row: ChangeLogEntry) -> ConfirmationState:
-    # Action rows keep the state they concern (the refused answer, the state reminded).
-    return ConfirmationState(row.new_value)
 
 
 async def history_of(
