@@ -665,23 +665,26 @@ async def _time_zones(organization_ids: set[int]) -> dict[int, ZoneInfo]:
 
 async def send_due_reminders() -> int:
     """One reminder per PENDING proposal, N days before its deadline when the organisation
-    asks for it; never twice (conditional claim), never after an answer."""
+    asks for it; never twice (conditional claim), never after an answer, and not for a
+    proposal sent on or after its reminder day (the proposal itself is fresh news)."""
     organizations = await Organization.filter(reminder_days_before_deadline__isnull=False)
     sent = 0
     for organization in organizations:
-        today = local_today(ZoneInfo(organization.time_zone))
-        last_day = today + timedelta(days=organization.reminder_days_before_deadline or 0)
+        tz = ZoneInfo(organization.time_zone)
+        today = local_today(tz)
+        days = timedelta(days=organization.reminder_days_before_deadline or 0)
         due = await DateProposal.filter(
             organization_id=organization.id,
             reminder_sent_at=None,
             superseded_at=None,
             answer=None,
             deadline__gte=today,
-            deadline__lte=last_day,
+            deadline__lte=today + days,
             session_client__confirmation_state=ConfirmationState.PENDING,
-        ).values_list("id", flat=True)
-        for proposal_id in due:
-            sent += await _send_reminder(system_scope(organization.id), proposal_id)
+        ).values_list("id", "deadline", "created_at")
+        for proposal_id, deadline, created_at in due:
+            if created_at.astimezone(tz).date() < deadline - days:
+                sent += await _send_reminder(system_scope(organization.id), proposal_id)
     return sent
 
 

@@ -17,6 +17,7 @@ from models.confirmation import DateProposal
 from models.outbox import OutboundEmail
 from models.records import RecordLink
 from models.sessions import Contact, SessionSlot
+from resolvers import runtime
 from tests.confirmation_support import (
     CONFIRMATION,
     MANUAL,
@@ -297,7 +298,7 @@ async def test_reminder_sent_once_before_deadline(
         tenant, session=enrolment.session, client_name="B", contact_email="b@b.test"
     )
     far = await enrol(tenant, reference="S-003", client_name="C", contact_email="c@c.test")
-    for e, days in ((enrolment, 2), (answered, 2), (far, 8)):
+    for e, days in ((enrolment, 3), (answered, 3), (far, 8)):
         await gql.ok(SEND, {"id": e.gid, "input": proposal_input(days)}, as_=tenant.staff)
     await run_worker()
     answered_link = path_of(link_of(next(m for m in smtp.received if m.rcpt_tos == ["b@b.test"])))
@@ -308,6 +309,10 @@ async def test_reminder_sent_once_before_deadline(
     assert settings["updateConfirmationSettings"] == {"reminderDaysBeforeDeadline": 2}
     assert error_codes(await gql(SETTINGS, {"days": -1}, as_=tenant.admin)) == ["VALIDATION_ERROR"]
 
+    # Sent today, 3 days before the deadline: the reminder day is tomorrow.
+    assert await send_proposal_reminders({}) == 0
+    tomorrow = runtime.now() + timedelta(days=1)
+    runtime.current().clock = lambda: tomorrow
     assert await send_proposal_reminders({}) == 1  # not the answered one, not the far one
     assert await send_proposal_reminders({}) == 0  # never twice
     await run_worker()
