@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from models.leads import Store
-from resolvers.context import MAX_ID
+from resolvers.context import row_id
 from resolvers.errors import RateLimited, ValidationFailed
 from resolvers.lead_ingestion import (
     apply_waitlist_event,
@@ -65,9 +65,8 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 async def _store(raw_id: str) -> Store | None:
-    if not (raw_id.isascii() and raw_id.isdigit()) or not 0 < int(raw_id) <= MAX_ID:
-        return None
-    return await Store.filter(id=int(raw_id)).first()
+    pk = row_id(raw_id)
+    return None if pk is None else await Store.filter(id=pk).first()
 
 
 def _check_fresh(data: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from resolvers.runtime import current, now
 
 _hasher = PasswordHasher()
 API_KEY_PREFIX = "thk_"
+LAST_USED_PRECISION = timedelta(minutes=1)
 # A constant-cost dummy so that an unknown email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
@@ -104,7 +105,10 @@ async def _authenticate_api_key(key: str) -> Scope:
         or not hmac.compare_digest(api_key.secret_hash, _key_hash(key))
     ):
         raise Unauthenticated("invalid or revoked API key")
-    await ApiKey.filter(id=api_key.id).update(last_used_at=now())
+    at = now()
+    if api_key.last_used_at is None or at - api_key.last_used_at > LAST_USED_PRECISION:
+        # Not a write on every request: last use is recorded to the minute.
+        await ApiKey.filter(id=api_key.id).update(last_used_at=at)
     scopes = frozenset(ApiScope(s) for s in api_key.scopes)
     actor = Actor(ActorKind.API_KEY, str(api_key.id), api_key.name, scopes=scopes)
     return Scope(api_key.organization_id, actor)

@@ -21,6 +21,16 @@ M = TypeVar("M", bound=Model)  # a model with an organization_id column
 MAX_ID = 2**63 - 1  # the id columns are BIGINT: a larger number names no row
 
 
+def row_id(value: object) -> int | None:
+    """``value`` as a row id, or None when no row can have it (not a whole number, not
+    positive, past BIGINT). The one rule every id argument is checked with."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    pk = int(text)
+    return pk if 0 < pk <= MAX_ID else None
+
+
 class ActorKind(StrEnum):
     USER = "USER"
     API_KEY = "API_KEY"
@@ -71,13 +81,8 @@ class Scope:
 
     async def get(self, model: type[M], id: int | str | None, *, for_update: bool = False) -> M:
         """The row of this organisation with that id; a foreign or missing id is NOT_FOUND."""
-        if id is None:
-            raise NotFound(f"{model.__name__} not found", field="id")
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
-            raise NotFound(f"{model.__name__} {id} not found", field="id") from None
-        if not 0 < pk <= MAX_ID:
+        pk = row_id(id)
+        if pk is None:
             raise NotFound(f"{model.__name__} {id} not found", field="id")
         qs = self.query(model).filter(id=pk)
         if for_update:

@@ -20,7 +20,7 @@ from models.leads import Store as StoreRow
 from models.leads import WaitlistStatus as WaitlistStatusModel
 from models.sessions import Client, Contact
 from resolvers import lead_duplicates, lead_ingestion, lead_merge, leads
-from resolvers.context import MAX_ID
+from resolvers.context import row_id
 from resolvers.errors import NotFound, ValidationFailed
 from resolvers.idempotency import run_once
 from schema.auth import User
@@ -125,9 +125,10 @@ class LeadFilterInput:
 def _int_id(raw: str | None, field: str) -> int | None:
     if raw is None:
         return None
-    if not str(raw).isdigit() or not 0 < int(raw) <= MAX_ID:
+    pk = row_id(raw)
+    if pk is None:
         raise NotFound(f"{field}: {raw} not found", field=field)
-    return int(raw)
+    return pk
 
 
 def _filter(value: LeadFilterInput | None) -> leads.LeadFilter:

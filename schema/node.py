@@ -6,7 +6,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from resolvers.context import MAX_ID
+from resolvers.context import row_id
 from schema.context import Info
 
 
@@ -17,7 +17,7 @@ class Query:
     @strawberry.field(description="Any record by its global ID.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         info.context.require_scope()
-        if not (id.node_id.isdigit() and 0 < int(id.node_id) <= MAX_ID):
+        if row_id(id.node_id) is None:
             return None  # no record can have that id
         try:
             return await id.resolve_node(info, required=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from strawberry import relay
 
-from resolvers.context import MAX_ID
+from resolvers.context import row_id
 from resolvers.errors import NotFound
 
 
@@ -20,8 +20,8 @@ def db_id(global_id: relay.GlobalID | str, node_type: type) -> int:
         if gid.type_name == node_type.__name__ or gid.type_name == getattr(
             getattr(node_type, "__strawberry_definition__", None), "name", None
         ):
-            pk = int(gid.node_id)
-            if 0 < pk <= MAX_ID:
+            pk = row_id(gid.node_id)
+            if pk is not None:
                 return pk
     except (ValueError, TypeError):
         pass

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from models.audit import DomainEvent
 from resolvers import leads
-from resolvers.context import MAX_ID
+from resolvers.context import row_id
 from resolvers.errors import ValidationFailed
 from resolvers.events import events_after
 from schema.context import Info
@@ -80,9 +80,10 @@ def _event_id(after: str | None) -> int | None:
     """The ``after`` argument: an event id as the events carry it."""
     if after is None:
         return None
-    if not (after.isascii() and after.isdigit()) or int(after) > MAX_ID:
+    pk = 0 if after == "0" else row_id(after)  # 0: replay from the first event
+    if pk is None:
         raise ValidationFailed(f"after: {after!r} is not an event id", field="after")
-    return int(after)
+    return pk
 
 
 @strawberry.type

@@ -75,6 +75,23 @@ async def test_last_used_is_recorded(gql: GraphQLClient, tenant: Tenant) -> None
     keys = (await gql.ok("{ apiKeys { lastUsedAt } }", as_=tenant.admin))["apiKeys"]
     assert keys[0]["lastUsedAt"] is not None
 
+    # Recorded to the minute: a burst of requests does not write on each one.
+    from datetime import timedelta
+
+    from resolvers import runtime
+
+    first = keys[0]["lastUsedAt"]
+    await gql.ok(ME, as_=key)
+    assert (await gql.ok("{ apiKeys { lastUsedAt } }", as_=tenant.admin))["apiKeys"][0][
+        "lastUsedAt"
+    ] == first
+    later = runtime.now() + timedelta(minutes=2)
+    runtime.current().clock = lambda: later  # the app fixture resets the clock
+    await gql.ok(ME, as_=key)
+    assert (await gql.ok("{ apiKeys { lastUsedAt } }", as_=tenant.admin))["apiKeys"][0][
+        "lastUsedAt"
+    ] != first
+
 
 async def test_viewer_cannot_mutate(gql: GraphQLClient, tenant: Tenant) -> None:
     me = (await gql.ok(ME, as_=tenant.viewer))["me"]
