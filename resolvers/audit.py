@@ -11,6 +11,7 @@ from typing import Any
 
 from models.audit import ChangeLogEntry
 from resolvers.context import Scope
+from resolvers.events import emit_event
 from resolvers.runtime import now
 
 
@@ -100,6 +101,68 @@ async def log_changes(
     if entries:
         await ChangeLogEntry.bulk_create(entries)
     return len(entries)
+
+
+async def record_action(
+    scope: Scope,
+    record_type: str,
+    record_id: int,
+    action: str,
+    *,
+    event: str,
+    payload: dict[str, Any] | None = None,
+    reason: str = "",
+    new_value: Any = None,
+    bulk_job_id: str | None = None,
+) -> None:
+    """A whole-record action as partners and the change log see it: one log row and its
+    domain event (payload ``{"id": record_id}`` unless given), in the caller's transaction."""
+    await log_action(
+        scope,
+        record_type,
+        record_id,
+        action,
+        reason=reason,
+        new_value=new_value,
+        bulk_job_id=bulk_job_id,
+    )
+    await emit_event(scope, event, record_type, record_id, _payload(record_id, payload))
+
+
+async def record_changes(
+    scope: Scope,
+    record_type: str,
+    record_id: int,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    *,
+    event: str,
+    payload: dict[str, Any] | None = None,
+    action: str = "update",
+    reason: str = "",
+    bulk_job_id: str | None = None,
+) -> int:
+    """The changed fields in the log and, if any changed, one domain event (payload
+    ``{"id", "fields"}`` unless given); returns how many fields changed."""
+    changed = await log_changes(
+        scope,
+        record_type,
+        record_id,
+        before,
+        after,
+        action=action,
+        reason=reason,
+        bulk_job_id=bulk_job_id,
+    )
+    if changed:
+        fields = sorted(n for n in after if as_text(before.get(n)) != as_text(after[n]))
+        default = {"id": record_id, "fields": fields}
+        await emit_event(scope, event, record_type, record_id, payload or default)
+    return changed
+
+
+def _payload(record_id: int, payload: dict[str, Any] | None) -> dict[str, Any]:
+    return {"id": record_id} if payload is None else payload
 
 
 async def change_log(scope: Scope, record_type: str, record_id: int) -> list[ChangeLogEntry]:

@@ -7,6 +7,7 @@ exactly like a missing one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
@@ -91,6 +92,16 @@ class Scope:
         if row is None:
             raise NotFound(f"{model.__name__} {id} not found", field="id")
         return row
+
+    async def get_many(self, model: type[M], ids: Iterable[int | str]) -> list[M | None]:
+        """This organisation's rows with these ids, in the order asked; None for a foreign
+        or missing id (one query, whatever the number of ids)."""
+        pks = [row_id(i) for i in ids]
+        wanted = [pk for pk in pks if pk is not None]
+        found = (
+            {row.pk: row for row in await self.query(model).filter(id__in=wanted)} if wanted else {}
+        )
+        return [found.get(pk) if pk is not None else None for pk in pks]
 
     async def create(self, model: type[M], **values: object) -> M:
         return await model.create(organization_id=self.organization_id, **values)

@@ -87,11 +87,17 @@ _unit: contextvars.ContextVar[Unit | None] = contextvars.ContextVar("unit", defa
 
 @asynccontextmanager
 async def atomic() -> AsyncIterator[Unit]:
-    """One transaction; nested calls join the outer one (and its dispatch)."""
+    """One transaction; a nested call is a savepoint of the outer one and joins its dispatch."""
     outer = _unit.get()
     if outer is not None:
-        async with in_transaction():
-            yield outer
+        # A savepoint: if it rolls back, so does what it queued for dispatch.
+        emails, events = len(outer.email_ids), len(outer.events)
+        try:
+            async with in_transaction():
+                yield outer
+        except BaseException:
+            del outer.email_ids[emails:], outer.events[events:]
+            raise
         return
     unit = Unit()
     token = _unit.set(unit)
