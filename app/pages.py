@@ -16,7 +16,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from models.confirmation import ProposalAnswerKind
-from resolvers import confirmation, labels
+from resolvers import labels
+from resolvers.confirmation import answers
+from resolvers.confirmation.emails import planning_for_display
 from resolvers.errors import NotFound, RateLimited, UserError
 
 _ENV = Environment(
@@ -101,7 +103,7 @@ def _html(template: str, status: int, **values: Any) -> HTMLResponse:
 
 
 def _message(
-    lang: str, status: int, key: str, page: confirmation.ProposalPage | None = None
+    lang: str, status: int, key: str, page: answers.ProposalPage | None = None
 ) -> HTMLResponse:
     t = TEXTS[lang]
     return _html(
@@ -112,7 +114,7 @@ def _message(
         title=t[f"{key}_heading"],
         heading=t[f"{key}_heading"],
         message=t[key],
-        organization=page.enrolment.organization.name if page else "",
+        organization=page.context.organization.name if page else "",
         status_label=page.status_label(lang) if page else "",
     )
 
@@ -120,22 +122,22 @@ def _message(
 def _proposal(
     request: Request,
     lang: str,
-    page: confirmation.ProposalPage,
+    page: answers.ProposalPage,
     *,
     recorded: bool = False,
     preselected: str | None = None,
 ) -> HTMLResponse:
-    session = page.enrolment.session
+    session = page.context.session
     return _html(
         "respond.html",
         200,
         lang=lang,
         t=TEXTS[lang],
         title=f"{TEXTS[lang]['title']} - {session.title}",
-        organization=page.enrolment.organization.name,
+        organization=page.context.organization.name,
         session_title=session.title,
         session_reference=session.reference,
-        planning=confirmation.planning_for_display(page.proposal.planning, lang),
+        planning=planning_for_display(page.proposal.planning, lang),
         deadline=labels.format_date(page.deadline, lang),
         status_label=page.status_label(lang),
         recorded=recorded,
@@ -158,12 +160,12 @@ def routes(locale_of: Callable[[str | None], str]) -> list[Route]:
         try:
             if request.method == "POST":
                 return await _post(request, lang, token, ip)
-            page = await confirmation.proposal_page(token)
+            page = await answers.proposal_page(token)
         except NotFound:
             return _message(lang, 404, "not_found")
-        except confirmation.LinkGone as exc:
-            gone = confirmation.GoneReason(exc.details["reason"])
-            return _message(lang, 410, gone.value.lower(), await confirmation.proposal_page(token))
+        except answers.LinkGone as exc:
+            gone = answers.GoneReason(exc.details["reason"])
+            return _message(lang, 410, gone.value.lower(), await answers.proposal_page(token))
         except UserError:
             # e.g. the organisation's notification template fails on this record: nothing
             # was written; the client gets a page, not the API's JSON error.
@@ -179,9 +181,9 @@ def routes(locale_of: Callable[[str | None], str]) -> list[Route]:
         form = await request.form()
         answer = ANSWERS.get(str(form.get("answer", "")))
         if answer is None:
-            await confirmation.find_proposal(token)  # an unknown token stays a 404
+            await answers.find_proposal(token)  # an unknown token stays a 404
             return _message(lang, 400, "bad")
-        page = await confirmation.answer_proposal(token, answer, ip)
+        page = await answers.answer_proposal(token, answer, ip)
         return _proposal(request, lang, page, recorded=True)
 
     return [Route("/respond/{token}", respond, methods=["GET", "HEAD", "POST"])]

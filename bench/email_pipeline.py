@@ -24,7 +24,7 @@ from bench.harness import machine, record, scratch_database
 from jobs.worker import build_worker
 from models.outbox import EmailStatus, OutboundEmail
 from models.sessions import SessionClient
-from resolvers.confirmation import ProposalInput, send_date_proposal
+from resolvers.confirmation.proposals import ProposalInput, send_date_proposal
 from resolvers.context import system_scope
 from resolvers.organizations import create_organization
 from resolvers.runtime import now

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvers import confirmation
+from resolvers.confirmation import deadlines
 
 
 async def expire_overdue_proposals(ctx: dict[str, Any]) -> int:
     """PENDING proposals past their deadline (end of day, organisation time zone) → EXPIRED."""
-    return await confirmation.expire_overdue_proposals()
+    return await deadlines.expire_overdue_proposals()
 
 
 async def send_proposal_reminders(ctx: dict[str, Any]) -> int:
     """One reminder per PENDING proposal, N days before its deadline, when configured."""
-    return await confirmation.send_due_reminders()
+    return await deadlines.send_due_reminders()

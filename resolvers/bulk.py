@@ -11,7 +11,10 @@ A bulk call writes a list of items under an ``ErrorPolicy`` (Saleor's three valu
 
 Each item answers ``{index, id, errors: [{code, field, message}]}`` (plus an ``outcome``
 where the mutation has one, e.g. CREATED/UPDATED); ``count`` is how many items were
-written. With an ``idempotencyKey`` a retry answers the first call's result and writes
+written. An error's ``field`` is its path in the mutation's arguments, list positions as
+numbers: ``inputs.2.proposal.cc.1`` is the second CC address of the third item,
+``inputs.2`` the item as a whole; a refusal of the whole call names the argument alone
+(``inputs``: too many items). With an ``idempotencyKey`` a retry answers the first call's result and writes
 nothing. Each mutation caps its number of items (``max_items``).
 """
 

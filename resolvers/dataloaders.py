@@ -16,15 +16,20 @@ from typing import Any, NamedTuple, TypeVar
 from strawberry.dataloader import DataLoader
 
 from models.base import TenantModel
+from models.confirmation import DateProposal, ProposalAnswer
 from models.core import Organization, User
+from models.outbox import OutboundEmail
+from models.records import Document
 from models.sessions import (
     Client,
     ConfirmationState,
+    ConfirmationSummary,
     Contact,
     SessionClient,
     SessionSlot,
     TrainingSession,
 )
+from resolvers.confirmation.history import HistoryEntry, history_of
 from resolvers.context import Scope
 
 M = TypeVar("M", bound=TenantModel)
@@ -262,5 +267,64 @@ def organization_time_zone(scope: Scope) -> DataLoader[int, str]:
     async def load(ids: list[int]) -> list[str]:
         zones = dict(await Organization.filter(id__in=ids).values_list("id", "time_zone"))
         return [str(zones.get(i, "Europe/Paris")) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+# ---- Confirmation ---------------------------------------------------------------------
+
+
+def _rows_grouped(scope: Scope, model: type[M], key: str, order: str) -> DataLoader[int, list[M]]:
+    """Like ``_grouped``, as model instances: for rows read whole (JSON columns included)."""
+
+    async def load(ids: list[int]) -> list[list[M]]:
+        groups: dict[int, list[M]] = defaultdict(list)
+        for row in await scope.query(model).filter(**{f"{key}__in": ids}).order_by(order):
+            groups[getattr(row, key)].append(row)
+        return [groups.get(i, []) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def proposals_by_id(scope: Scope) -> DataLoader[int, DateProposal | None]:
+    return _by_id(scope, DateProposal)
+
+
+def proposals_by_session_client(scope: Scope) -> DataLoader[int, list[DateProposal]]:
+    """Newest first."""
+    return _rows_grouped(scope, DateProposal, "session_client_id", "-id")
+
+
+def answers_by_proposal(scope: Scope) -> DataLoader[int, list[ProposalAnswer]]:
+    return _rows_grouped(scope, ProposalAnswer, "proposal_id", "id")
+
+
+def emails_by_id(scope: Scope) -> DataLoader[int, OutboundEmail | None]:
+    return _by_id(scope, OutboundEmail)
+
+
+def documents_by_id(scope: Scope) -> DataLoader[int, Document | None]:
+    return _by_id(scope, Document)
+
+
+def history_by_session_client(scope: Scope) -> DataLoader[int, list[HistoryEntry]]:
+    async def load(ids: list[int]) -> list[list[HistoryEntry]]:
+        found = await history_of(scope, ids)
+        return [found.get(i, []) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def confirmation_summary_by_session(
+    scope: Scope,
+) -> DataLoader[int, ConfirmationSummary | None]:
+    async def load(ids: list[int]) -> list[ConfirmationSummary | None]:
+        rows = (
+            await scope.query(TrainingSession)
+            .filter(id__in=ids)
+            .values_list("id", "confirmation_summary")
+        )
+        found = dict(rows)
+        return [ConfirmationSummary(found[i]) if found.get(i) else None for i in ids]
 
     return DataLoader(load_fn=load)

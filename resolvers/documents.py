@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePath
 
 from models.records import Document
 from resolvers.audit import log_action
 from resolvers.context import Scope
-from resolvers.errors import NotFound, ValidationFailed
+from resolvers.errors import ValidationFailed
 from resolvers.runtime import atomic
 
 RECORD_TYPE = "document"
@@ -123,13 +123,3 @@ async def upload_document(
         await asyncio.to_thread(target.unlink, missing_ok=True)
         raise
     return document
-
-
-async def documents_by_ids(scope: Scope, ids: Sequence[int], field: str) -> list[Document]:
-    """This organisation's documents, in the order asked; any unknown id is NOT_FOUND."""
-    wanted = list(dict.fromkeys(ids))
-    found = {d.id: d for d in await scope.query(Document).filter(id__in=wanted)}
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise NotFound(f"unknown document {missing[0]}", field=field)
-    return [found[i] for i in wanted]

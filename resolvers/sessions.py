@@ -30,7 +30,7 @@ from models.sessions import (
     TrainingSession,
 )
 from resolvers.audit import log_action, log_changes
-from resolvers.confirmation_state import refresh_summary, reset_after_planning_change
+from resolvers.confirmation.state import refresh_summary, reset_after_planning_change
 from resolvers.context import Scope
 from resolvers.dataloaders import SLOT_ORDER
 from resolvers.errors import Conflict, NotFound, ValidationFailed, WrongState

@@ -23,7 +23,6 @@ from strawberry.tools import merge_types
 from schema import (
     auth,
     clients,
-    confirmation,
     documents,
     leads,
     node,
@@ -32,6 +31,8 @@ from schema import (
     subscriptions,
     templates,
 )
+from schema.confirmation import mutations as confirmation_mutations
+from schema.confirmation import queries as confirmation_queries
 from schema.errors import TypedInputErrors, should_mask
 from schema.execution import FastFieldsExecutionContext
 
@@ -43,7 +44,7 @@ QUERIES: tuple[type, ...] = (
     clients.Query,
     templates.Query,
     documents.Query,
-    confirmation.Query,
+    confirmation_queries.Query,
     leads.Query,
 )
 MUTATIONS: tuple[type, ...] = (
@@ -53,7 +54,7 @@ MUTATIONS: tuple[type, ...] = (
     clients.Mutation,
     templates.Mutation,
     documents.Mutation,
-    confirmation.Mutation,
+    confirmation_mutations.Mutation,
     leads.Mutation,
 )
 

@@ -22,7 +22,7 @@ from resolvers.errors import NotFound
 from schema.auth import User
 from schema.clients import Client, client_nodes
 from schema.common import DeleteResult, deleted, given_fields
-from schema.confirmation import Confirmation, DateProposal, proposals_of_row
+from schema.confirmation.types import Confirmation, DateProposal, proposals_of_row
 from schema.context import Context, Info
 from schema.execution import NOT_READY, PRELOADED
 from schema.labels import (

@@ -1,4 +1,4 @@
-"""Shared helpers of the confirmation tests: an enrolled client in a planned session
+"""Shared helpers of the confirmation tests: a client added to a planned session
 (made with the ORM, the sessions API being another domain's), GraphQL documents, the
 links of received emails, and a real HTTP server for the browser test."""
 
@@ -76,7 +76,9 @@ def fr(value: date) -> str:
 
 
 @dataclass
-class Enrolment:
+class SessionClientRows:
+    """A session client and the rows it was made of (``add_session_client``)."""
+
     session: TrainingSession
     client: Client
     contact: Contact
@@ -92,7 +94,7 @@ class Enrolment:
         return self.session_client
 
 
-async def enrol(
+async def add_session_client(
     tenant: Tenant,
     *,
     reference: str = "S-001",
@@ -101,8 +103,8 @@ async def enrol(
     owner: Member | None = None,
     slot_days: tuple[int, ...] = (10, 11),
     session: TrainingSession | None = None,
-) -> Enrolment:
-    """A client with a main contact, enrolled in a session planned ``slot_days`` from today."""
+) -> SessionClientRows:
+    """A client with a main contact, added to a session planned ``slot_days`` from today."""
     org_id = tenant.org.id
     if session is None:
         session = await TrainingSession.create(
@@ -137,7 +139,7 @@ async def enrol(
         organization_id=org_id, session=session, client=client
     )
     slots = list(await SessionSlot.filter(session_id=session.id))
-    return Enrolment(session, client, contact, session_client, slots)
+    return SessionClientRows(session, client, contact, session_client, slots)
 
 
 def proposal_input(deadline_days: int = 5, **extra: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from models.confirmation import DateProposal, ProposalAnswer
 from models.outbox import OutboundEmail
 from models.sessions import SessionClient, SessionSlot, TrainingSession
 from resolvers import runtime
-from resolvers.confirmation_state import reset_after_planning_change
+from resolvers.confirmation.state import reset_after_planning_change
 from resolvers.runtime import atomic
 from tests.confirmation_support import (
     CONFIRMATION,
@@ -22,8 +22,8 @@ from tests.confirmation_support import (
     PARIS,
     PROPOSALS,
     SEND,
-    Enrolment,
-    enrol,
+    SessionClientRows,
+    add_session_client,
     fr,
     link_of,
     path_of,
@@ -35,15 +35,13 @@ from tests.conftest import GraphQLClient, Tenant, error_codes
 from tests.smtp import SmtpServer
 
 
-async def _send(gql: GraphQLClient, tenant: Tenant, enrolment: Enrolment, **extra: Any) -> dict:
-    data = await gql.ok(
-        SEND, {"id": enrolment.gid, "input": proposal_input(**extra)}, as_=tenant.staff
-    )
+async def _send(gql: GraphQLClient, tenant: Tenant, sc: SessionClientRows, **extra: Any) -> dict:
+    data = await gql.ok(SEND, {"id": sc.gid, "input": proposal_input(**extra)}, as_=tenant.staff)
     return data["sendDateProposal"]
 
 
-async def _confirmation(gql: GraphQLClient, tenant: Tenant, enrolment: Enrolment) -> dict:
-    data = await gql.ok(CONFIRMATION, {"id": enrolment.gid}, as_=tenant.staff)
+async def _confirmation(gql: GraphQLClient, tenant: Tenant, sc: SessionClientRows) -> dict:
+    data = await gql.ok(CONFIRMATION, {"id": sc.gid}, as_=tenant.staff)
     return data["sessionClientConfirmation"]
 
 
@@ -57,11 +55,11 @@ async def _write_counts() -> tuple[int, int, int, int]:
 
 
 async def _sent_link(
-    gql: GraphQLClient, tenant: Tenant, enrolment: Enrolment, smtp: SmtpServer, run_worker: Any
+    gql: GraphQLClient, tenant: Tenant, sc: SessionClientRows, smtp: SmtpServer, run_worker: Any
 ) -> str:
     """Send a proposal, let the worker deliver it, and read the link in the received mail."""
     before = len(smtp.received)
-    await _send(gql, tenant, enrolment)
+    await _send(gql, tenant, sc)
     await run_worker()
     assert len(smtp.received) == before + 1
     return path_of(link_of(smtp.received[-1]))
@@ -74,9 +72,9 @@ async def test_accept_story(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    enrolment = await enrol(tenant)
+    sc = await add_session_client(tenant)
     deadline = today() + timedelta(days=5)
-    sent = await _send(gql, tenant, enrolment)
+    sent = await _send(gql, tenant, sc)
     assert sent["confirmation"]["state"] == "PENDING"
     assert sent["confirmation"]["label"] == (
         f"Date(s) en attente de confirmation - Envoyé le {fr(today())} - Échéance {fr(deadline)}"
@@ -94,7 +92,7 @@ async def test_accept_story(
     assert mail.rcpt_tos == ["claire.dupont@acme.test"]
     assert "Sécurité incendie" in mail.message["Subject"]
     text = mail.message.get_body(("plain",)).get_content()
-    assert fr(enrolment.slots[0].date) in text and "09:00 - 17:30" in text and "Lyon" in text
+    assert fr(sc.slots[0].date) in text and "09:00 - 17:30" in text and "Lyon" in text
     url = path_of(link_of(mail))
 
     # A mail scanner opening the link (GET, HEAD, again) changes nothing at all.
@@ -106,13 +104,13 @@ async def test_accept_story(
     assert (await client.head(url)).status_code == 200
     assert (await client.get(url + "?answer=accept")).status_code == 200
     assert await _write_counts() == before
-    assert (await enrolment.refresh()).confirmation_state == "PENDING"
+    assert (await sc.refresh()).confirmation_state == "PENDING"
 
     answered = await client.post(url, data={"answer": "accept"})
     assert answered.status_code == 200
     assert f"Date(s) acceptée(s) le {fr(today())}" in shown(answered)
 
-    confirmation = await _confirmation(gql, tenant, enrolment)
+    confirmation = await _confirmation(gql, tenant, sc)
     assert confirmation["state"] == "ACCEPTED"
     assert confirmation["label"] == f"Date(s) acceptée(s) le {fr(today())}"
     assert confirmation["listValue"]["label"] == "Confirmé"
@@ -123,7 +121,7 @@ async def test_accept_story(
         ("TO_CONFIRM", "PENDING", "USER"),
         ("PENDING", "ACCEPTED", "CLIENT"),
     ]
-    assert (await TrainingSession.get(id=enrolment.session.id)).confirmation_summary == "CONFIRMED"
+    assert (await TrainingSession.get(id=sc.session.id)).confirmation_summary == "CONFIRMED"
 
     # The session owner is told by email (RESPONSE_NOTIFICATION), through the worker.
     await run_worker()
@@ -132,7 +130,7 @@ async def test_accept_story(
     assert notice.rcpt_tos == [tenant.staff.user.email]
     assert f"Date(s) acceptée(s) le {fr(today())}" in notice.message["Subject"]
 
-    english = await gql.ok(CONFIRMATION, {"id": enrolment.gid, "locale": "en"}, as_=tenant.staff)
+    english = await gql.ok(CONFIRMATION, {"id": sc.gid, "locale": "en"}, as_=tenant.staff)
     assert english["sessionClientConfirmation"]["sessionSummary"]["label"] == "Confirmed"
     assert english["sessionClientConfirmation"]["label"].startswith("Date(s) accepted on ")
 
@@ -144,19 +142,19 @@ async def test_decline_then_change_of_answer(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    enrolment = await enrol(tenant)
-    url = await _sent_link(gql, tenant, enrolment, smtp, run_worker)
+    sc = await add_session_client(tenant)
+    url = await _sent_link(gql, tenant, sc, smtp, run_worker)
 
     declined = await client.post(url, data={"answer": "decline"})
     assert f"Date(s) déclinée(s) le {fr(today())}" in shown(declined)
-    confirmation = await _confirmation(gql, tenant, enrolment)
+    confirmation = await _confirmation(gql, tenant, sc)
     assert confirmation["state"] == "DECLINED"
     assert confirmation["sessionSummary"] == {"value": "DECLINED", "label": "Décliné"}
 
     # Until the deadline the client may change the answer; the last one stands.
     accepted = await client.post(url, data={"answer": "accept"})
     assert f"Date(s) acceptée(s) le {fr(today())}" in shown(accepted)
-    confirmation = await _confirmation(gql, tenant, enrolment)
+    confirmation = await _confirmation(gql, tenant, sc)
     assert confirmation["state"] == "ACCEPTED"
     assert confirmation["sessionSummary"]["label"] == "Confirmé"
     assert [a["answer"] for a in confirmation["proposal"]["answers"]] == ["DECLINED", "ACCEPTED"]
@@ -174,9 +172,9 @@ async def test_expiry_at_end_of_deadline_day(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    enrolment = await enrol(tenant)
+    sc = await add_session_client(tenant)
     before = len(smtp.received)
-    await _send(gql, tenant, enrolment, deadline_days=1)
+    await _send(gql, tenant, sc, deadline_days=1)
     await run_worker()
     url = path_of(link_of(smtp.received[before]))
     deadline = today() + timedelta(days=1)
@@ -194,12 +192,12 @@ async def test_expiry_at_end_of_deadline_day(
     assert gone.status_code == 410 and "Échéance dépassée" in shown(gone)
     refused = await client.post(url, data={"answer": "accept"})
     assert refused.status_code == 410
-    assert (await enrolment.refresh()).confirmation_state == "PENDING"
+    assert (await sc.refresh()).confirmation_state == "PENDING"
 
     # ... and the periodic job marks it EXPIRED.
     assert await expire_overdue_proposals({}) == 1
     assert await expire_overdue_proposals({}) == 0
-    confirmation = await _confirmation(gql, tenant, enrolment)
+    confirmation = await _confirmation(gql, tenant, sc)
     assert confirmation["state"] == "EXPIRED"
     assert confirmation["label"] == f"Échéance dépassée le {fr(deadline)} - sans réponse"
     assert confirmation["sessionSummary"] == {"value": "TO_CONFIRM", "label": "À confirmer"}
@@ -208,7 +206,7 @@ async def test_expiry_at_end_of_deadline_day(
 
     # A new proposal may be sent after an expiry.
     runtime.current().clock = runtime.utc_now
-    resent = await _send(gql, tenant, enrolment)
+    resent = await _send(gql, tenant, sc)
     assert resent["confirmation"]["state"] == "PENDING"
 
 
@@ -219,24 +217,24 @@ async def test_superseded_link(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    enrolment = await enrol(tenant)
-    old = await _sent_link(gql, tenant, enrolment, smtp, run_worker)
-    new = await _sent_link(gql, tenant, enrolment, smtp, run_worker)
+    sc = await add_session_client(tenant)
+    old = await _sent_link(gql, tenant, sc, smtp, run_worker)
+    new = await _sent_link(gql, tenant, sc, smtp, run_worker)
     assert old != new
 
     gone = await client.get(old)
     assert gone.status_code == 410 and "remplacée" in shown(gone)
     assert (await client.post(old, data={"answer": "accept"})).status_code == 410
-    assert (await enrolment.refresh()).confirmation_state == "PENDING"
+    assert (await sc.refresh()).confirmation_state == "PENDING"
 
     assert (await client.post(new, data={"answer": "accept"})).status_code == 200
-    proposals = (await gql.ok(PROPOSALS, {"id": enrolment.gid}, as_=tenant.staff))[
+    proposals = (await gql.ok(PROPOSALS, {"id": sc.gid}, as_=tenant.staff))[
         "sessionClientProposals"
     ]
     assert [p["answer"] for p in proposals] == ["ACCEPTED", None]
     assert proposals[1]["supersededAt"] is not None and proposals[0]["supersededAt"] is None
     assert [p["email"]["status"] for p in proposals] == ["SENT", "SENT"]
-    history = (await _confirmation(gql, tenant, enrolment))["history"]
+    history = (await _confirmation(gql, tenant, sc))["history"]
     assert [h["action"] for h in history] == [
         "state_changed",
         "proposal_sent",
@@ -252,28 +250,26 @@ async def test_manual_validation(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    enrolment = await enrol(tenant)
-    url = await _sent_link(gql, tenant, enrolment, smtp, run_worker)
+    sc = await add_session_client(tenant)
+    url = await _sent_link(gql, tenant, sc, smtp, run_worker)
 
-    on = (await gql.ok(MANUAL, {"id": enrolment.gid, "on": True}, as_=tenant.staff))[
-        "setManualValidation"
-    ]
+    on = (await gql.ok(MANUAL, {"id": sc.gid, "on": True}, as_=tenant.staff))["setManualValidation"]
     assert on["state"] == "MANUALLY_VALIDATED"
     assert on["label"] == "Date(s) validée(s) manuellement"
     assert on["sessionSummary"] == {"value": "CONFIRMED", "label": "Confirmé"}
     # The pending proposal is superseded: its link stops working.
     assert (await client.post(url, data={"answer": "decline"})).status_code == 410
-    refused = await gql(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+    refused = await gql(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff)
     assert error_codes(refused) == ["WRONG_STATE"]
 
-    off = (await gql.ok(MANUAL, {"id": enrolment.gid, "on": False}, as_=tenant.staff))[
+    off = (await gql.ok(MANUAL, {"id": sc.gid, "on": False}, as_=tenant.staff))[
         "setManualValidation"
     ]
     assert off["state"] == "TO_CONFIRM" and off["label"] == "Date(s) à confirmer"
     assert off["sessionSummary"] == {"value": "TO_CONFIRM", "label": "À confirmer"}
-    again = await gql(MANUAL, {"id": enrolment.gid, "on": False}, as_=tenant.staff)
+    again = await gql(MANUAL, {"id": sc.gid, "on": False}, as_=tenant.staff)
     assert error_codes(again) == ["WRONG_STATE"]
-    viewer = await gql(MANUAL, {"id": enrolment.gid, "on": True}, as_=tenant.viewer)
+    viewer = await gql(MANUAL, {"id": sc.gid, "on": True}, as_=tenant.viewer)
     assert error_codes(viewer) == ["FORBIDDEN"]
 
 
@@ -284,18 +280,18 @@ async def test_planning_change_after_acceptance(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    enrolment = await enrol(tenant)
-    url = await _sent_link(gql, tenant, enrolment, smtp, run_worker)
+    sc = await add_session_client(tenant)
+    url = await _sent_link(gql, tenant, sc, smtp, run_worker)
     assert (await client.post(url, data={"answer": "accept"})).status_code == 200
 
     # A slot moves (the sessions domain does this in its own mutations).
     async with atomic():
-        await SessionSlot.filter(id=enrolment.slots[0].id).update(
-            date=enrolment.slots[0].date + timedelta(days=1)
+        await SessionSlot.filter(id=sc.slots[0].id).update(
+            date=sc.slots[0].date + timedelta(days=1)
         )
-        assert await reset_after_planning_change(tenant.staff.scope, enrolment.session.id) == 1
+        assert await reset_after_planning_change(tenant.staff.scope, sc.session.id) == 1
 
-    confirmation = await _confirmation(gql, tenant, enrolment)
+    confirmation = await _confirmation(gql, tenant, sc)
     assert confirmation["state"] == "TO_CONFIRM"
     assert confirmation["history"][-1]["reason"] == "planning changed"
     assert confirmation["sessionSummary"]["label"] == "À confirmer"
@@ -311,8 +307,8 @@ async def test_summary_over_several_clients(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    first = await enrol(tenant)
-    second = await enrol(
+    first = await add_session_client(tenant)
+    second = await add_session_client(
         tenant, session=first.session, client_name="Beta SARL", contact_email="bob@beta.test"
     )
     url = await _sent_link(gql, tenant, first, smtp, run_worker)

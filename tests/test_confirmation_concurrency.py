@@ -17,8 +17,8 @@ from tests.confirmation_support import (
     CONFIRMATION,
     MANUAL,
     SEND,
-    Enrolment,
-    enrol,
+    SessionClientRows,
+    add_session_client,
     link_of,
     path_of,
     proposal_input,
@@ -31,19 +31,19 @@ pytestmark = pytest.mark.postgres_only
 
 async def _linked(
     gql: GraphQLClient, tenant: Tenant, smtp: SmtpServer, run_worker: Any, n: int
-) -> list[tuple[Enrolment, str]]:
-    first = await enrol(tenant)
-    enrolments = [first] + [
-        await enrol(
+) -> list[tuple[SessionClientRows, str]]:
+    first = await add_session_client(tenant)
+    session_clients = [first] + [
+        await add_session_client(
             tenant, session=first.session, client_name=f"C{i}", contact_email=f"c{i}@c.test"
         )
         for i in range(1, n)
     ]
-    for enrolment in enrolments:
-        await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+    for sc in session_clients:
+        await gql.ok(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff)
     await run_worker()
     by_recipient = {m.rcpt_tos[0]: path_of(link_of(m)) for m in smtp.received}
-    return [(e, by_recipient[e.contact.email]) for e in enrolments]
+    return [(e, by_recipient[e.contact.email]) for e in session_clients]
 
 
 async def _all_at_once(
@@ -81,15 +81,15 @@ async def test_accept_and_manual_validation_at_the_same_moment(
     run_worker: Any,
     database_url: str,
 ) -> None:
-    for enrolment, url in await _linked(gql, tenant, smtp, run_worker, 4):
+    for sc, url in await _linked(gql, tenant, smtp, run_worker, 4):
         answer, manual = await _all_at_once(
             database_url,
-            enrolment.session_client.id,
+            sc.session_client.id,
             client.post(url, data={"answer": "accept"}),
-            gql(MANUAL, {"id": enrolment.gid, "on": True}, as_=tenant.staff),
+            gql(MANUAL, {"id": sc.gid, "on": True}, as_=tenant.staff),
         )
         assert not manual.get("errors")
-        confirmation = (await gql.ok(CONFIRMATION, {"id": enrolment.gid}, as_=tenant.staff))[
+        confirmation = (await gql.ok(CONFIRMATION, {"id": sc.gid}, as_=tenant.staff))[
             "sessionClientConfirmation"
         ]
         # Manual validation stands whichever came first; both are in the history.
@@ -102,8 +102,8 @@ async def test_accept_and_manual_validation_at_the_same_moment(
         else:  # the validation got it first: the answer is refused, and the refusal logged
             assert answer.status_code == 410
             assert history[-2:] == [validated, ("answer_refused", "ACCEPTED", "CLIENT")]
-    assert (await enrolment.refresh()).confirmation_state == "MANUALLY_VALIDATED"
-    summary = (await gql.ok(CONFIRMATION, {"id": enrolment.gid}, as_=tenant.staff))[
+    assert (await sc.refresh()).confirmation_state == "MANUALLY_VALIDATED"
+    summary = (await gql.ok(CONFIRMATION, {"id": sc.gid}, as_=tenant.staff))[
         "sessionClientConfirmation"
     ]["sessionSummary"]
     assert summary == {"value": "CONFIRMED", "label": "Confirmé"}
@@ -117,17 +117,17 @@ async def test_two_answers_at_the_same_moment(
     run_worker: Any,
     database_url: str,
 ) -> None:
-    [(enrolment, url)] = await _linked(gql, tenant, smtp, run_worker, 1)
+    [(sc, url)] = await _linked(gql, tenant, smtp, run_worker, 1)
     responses = await _all_at_once(
         database_url,
-        enrolment.session_client.id,
+        sc.session_client.id,
         client.post(url, data={"answer": "accept"}),
         client.post(url, data={"answer": "decline"}),
     )
     assert [r.status_code for r in responses] == [200, 200]
     answers = await ProposalAnswer.all().order_by("id").values_list("answer", flat=True)
     assert sorted(answers) == ["ACCEPTED", "DECLINED"]
-    confirmation = (await gql.ok(CONFIRMATION, {"id": enrolment.gid}, as_=tenant.staff))[
+    confirmation = (await gql.ok(CONFIRMATION, {"id": sc.gid}, as_=tenant.staff))[
         "sessionClientConfirmation"
     ]
     # The last answer recorded stands, and the history tells the same story.

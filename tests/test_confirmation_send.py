@@ -1,5 +1,5 @@
 """Preview and send of date proposals: recipients, typed refusals with nothing written,
-attachments, tenant isolation, the scripted bulk send, reminders."""
+attachments, tenant isolation, reminders (the bulk send: test_confirmation_bulk.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tests.confirmation_support import (
     PREVIEW,
     PROPOSALS,
     SEND,
-    enrol,
+    add_session_client,
     fr,
     link_of,
     path_of,
@@ -35,12 +35,6 @@ from tests.conftest import GraphQLClient, Tenant, error_codes
 from tests.smtp import SmtpServer
 
 PDF = b"%PDF-1.4\n% test document\n"
-BULK = """
-mutation($inputs: [BulkDateProposalInput!]!, $key: String) {
-  sendDateProposals(inputs: $inputs, idempotencyKey: $key) {
-    results { sessionClientId ok error { code field message } proposal { id deadline } }
-  }
-}"""
 SETTINGS = """
 mutation($days: Int) {
   updateConfirmationSettings(reminderDaysBeforeDeadline: $days) { reminderDaysBeforeDeadline }
@@ -74,7 +68,7 @@ async def upload(client: httpx.AsyncClient, tenant: Tenant, name: str, content: 
 async def test_preview_is_exactly_what_is_sent_and_writes_nothing(
     gql: GraphQLClient, tenant: Tenant, smtp: SmtpServer, run_worker: Any
 ) -> None:
-    enrolment = await enrol(tenant)
+    sc = await add_session_client(tenant)
     extra = {
         "cc": ["Manager <boss@acme.test>"],
         "bcc": ["archive@org-a.test"],
@@ -82,9 +76,7 @@ async def test_preview_is_exactly_what_is_sent_and_writes_nothing(
     }
     before = await _counts()
     preview = (
-        await gql.ok(
-            PREVIEW, {"id": enrolment.gid, "input": proposal_input(**extra)}, as_=tenant.staff
-        )
+        await gql.ok(PREVIEW, {"id": sc.gid, "input": proposal_input(**extra)}, as_=tenant.staff)
     )["previewDateProposal"]
     assert await _counts() == before
     assert preview["to"] == ["claire.dupont@acme.test"]
@@ -95,7 +87,7 @@ async def test_preview_is_exactly_what_is_sent_and_writes_nothing(
     assert "<b>Parking</b> sur place." in preview["text"]
     assert fr(today() + timedelta(days=5)) in preview["text"]
 
-    await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input(**extra)}, as_=tenant.staff)
+    await gql.ok(SEND, {"id": sc.gid, "input": proposal_input(**extra)}, as_=tenant.staff)
     await run_worker()
     [mail] = smtp.received
     assert sorted(mail.rcpt_tos) == [
@@ -115,11 +107,9 @@ async def test_preview_is_exactly_what_is_sent_and_writes_nothing(
 async def test_custom_subject_to_and_english(
     gql: GraphQLClient, tenant: Tenant, smtp: SmtpServer, run_worker: Any
 ) -> None:
-    enrolment = await enrol(tenant)
+    sc = await add_session_client(tenant)
     data = proposal_input(to=["other@acme.test"], subject="Vos dates", locale="en")
-    sent = (await gql.ok(SEND, {"id": enrolment.gid, "input": data}, as_=tenant.staff))[
-        "sendDateProposal"
-    ]
+    sent = (await gql.ok(SEND, {"id": sc.gid, "input": data}, as_=tenant.staff))["sendDateProposal"]
     assert sent["proposal"]["subject"] == "Vos dates" and sent["proposal"]["to"] == [
         "other@acme.test"
     ]
@@ -146,26 +136,26 @@ async def test_custom_subject_to_and_english(
 async def test_refusals_write_nothing(
     gql: GraphQLClient, tenant: Tenant, change: dict[str, Any], code: str, field: str
 ) -> None:
-    enrolment = await enrol(tenant)
+    sc = await add_session_client(tenant)
     days = change.pop("deadline_days", 5)
     before = await _counts()
     body = await gql(
-        SEND, {"id": enrolment.gid, "input": proposal_input(days, **change)}, as_=tenant.staff
+        SEND, {"id": sc.gid, "input": proposal_input(days, **change)}, as_=tenant.staff
     )
     assert error_codes(body) == [code]
     assert body["errors"][0]["extensions"]["field"] == field
     assert await _counts() == before
-    assert (await enrolment.refresh()).confirmation_state == "TO_CONFIRM"
+    assert (await sc.refresh()).confirmation_state == "TO_CONFIRM"
 
 
 async def test_refusals_of_state_and_planning(gql: GraphQLClient, tenant: Tenant) -> None:
-    enrolment = await enrol(tenant)
+    sc = await add_session_client(tenant)
     # No valid recipient: the main contact has no email.
-    await Contact.filter(id=enrolment.contact.id).update(email="")
-    body = await gql(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+    await Contact.filter(id=sc.contact.id).update(email="")
+    body = await gql(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff)
     assert error_codes(body) == ["VALIDATION_ERROR"] and "recipient" in body["errors"][0]["message"]
 
-    unplanned = await enrol(tenant, reference="S-002", slot_days=())
+    unplanned = await add_session_client(tenant, reference="S-002", slot_days=())
     body = await gql(SEND, {"id": unplanned.gid, "input": proposal_input()}, as_=tenant.staff)
     assert error_codes(body) == ["WRONG_STATE"]
     assert body["errors"][0]["extensions"]["field"] == "session"
@@ -179,24 +169,24 @@ async def test_refusals_of_state_and_planning(gql: GraphQLClient, tenant: Tenant
 async def test_tenant_isolation_and_roles(
     gql: GraphQLClient, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    enrolment = await enrol(tenant)
+    sc = await add_session_client(tenant)
     for query, variables in (
-        (SEND, {"id": enrolment.gid, "input": proposal_input()}),
-        (PREVIEW, {"id": enrolment.gid, "input": proposal_input()}),
-        (MANUAL, {"id": enrolment.gid, "on": True}),
-        (CONFIRMATION, {"id": enrolment.gid}),
-        (PROPOSALS, {"id": enrolment.gid}),
+        (SEND, {"id": sc.gid, "input": proposal_input()}),
+        (PREVIEW, {"id": sc.gid, "input": proposal_input()}),
+        (MANUAL, {"id": sc.gid, "on": True}),
+        (CONFIRMATION, {"id": sc.gid}),
+        (PROPOSALS, {"id": sc.gid}),
     ):
         assert error_codes(await gql(query, variables, as_=other_tenant.staff)) == ["NOT_FOUND"]
     assert error_codes(
-        await gql(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.viewer)
+        await gql(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.viewer)
     ) == ["FORBIDDEN"]
-    wrong_type = relay.to_base64("Contact", enrolment.session_client.id)
+    wrong_type = relay.to_base64("Contact", sc.session_client.id)
     assert error_codes(await gql(CONFIRMATION, {"id": wrong_type}, as_=tenant.staff)) == [
         "NOT_FOUND"
     ]
     # Reads are allowed to viewers.
-    await gql.ok(CONFIRMATION, {"id": enrolment.gid}, as_=tenant.viewer)
+    await gql.ok(CONFIRMATION, {"id": sc.gid}, as_=tenant.viewer)
     assert await DateProposal.all().count() == 0
 
 
@@ -208,22 +198,22 @@ async def test_attachment_is_sent_and_linked(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    enrolment = await enrol(tenant)
+    sc = await add_session_client(tenant)
     uploaded = await upload(client, tenant, "programme.pdf", PDF, "application/pdf")
     document_id = uploaded["data"]["uploadDocument"]["id"]
     data = proposal_input(attachmentIds=[document_id])
-    await gql.ok(SEND, {"id": enrolment.gid, "input": data}, as_=tenant.staff)
+    await gql.ok(SEND, {"id": sc.gid, "input": data}, as_=tenant.staff)
     await run_worker()
     [mail] = smtp.received
     [attachment] = list(mail.message.iter_attachments())
     assert attachment.get_filename() == "programme.pdf"
     assert attachment.get_content() == PDF
     assert await RecordLink.filter(
-        owner_type="session_client", owner_id=enrolment.session_client.id, target_type="document"
+        owner_type="session_client", owner_id=sc.session_client.id, target_type="document"
     ).exists()
 
     # Another organisation cannot attach this document.
-    foreign = await enrol(other_tenant, client_name="Other")
+    foreign = await add_session_client(other_tenant, client_name="Other")
     body = await gql(SEND, {"id": foreign.gid, "input": data}, as_=other_tenant.staff)
     assert error_codes(body) == ["NOT_FOUND"]
 
@@ -231,8 +221,8 @@ async def test_attachment_is_sent_and_linked(
 async def test_emails_are_linked_to_session_client_and_session(
     gql: GraphQLClient, tenant: Tenant
 ) -> None:
-    enrolment = await enrol(tenant)
-    await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+    sc = await add_session_client(tenant)
+    await gql.ok(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff)
     [email] = await OutboundEmail.all()
     owners = set(
         await RecordLink.filter(target_type="email", target_id=email.id).values_list(
@@ -240,50 +230,9 @@ async def test_emails_are_linked_to_session_client_and_session(
         )
     )
     assert owners == {
-        ("session_client", enrolment.session_client.id),
-        ("session", enrolment.session.id),
+        ("session_client", sc.session_client.id),
+        ("session", sc.session.id),
     }
-
-
-async def test_bulk_send_with_idempotency_key(
-    gql: GraphQLClient, tenant: Tenant, smtp: SmtpServer, run_worker: Any
-) -> None:
-    first = await enrol(tenant)
-    second = await enrol(
-        tenant, session=first.session, client_name="Beta", contact_email="b@b.test"
-    )
-    third = await enrol(tenant, reference="S-009", slot_days=())  # not planned
-    inputs = [
-        {"sessionClientId": e.gid, "proposal": proposal_input()} for e in (first, second, third)
-    ]
-    inputs.append({"sessionClientId": first.gid, "proposal": proposal_input(to=["bad"])})
-
-    results = (await gql.ok(BULK, {"inputs": inputs, "key": "run-1"}, as_=tenant.staff))[
-        "sendDateProposals"
-    ]["results"]
-    assert [r["ok"] for r in results] == [True, True, False, False]
-    assert results[2]["error"]["code"] == "WRONG_STATE"
-    assert results[3]["error"] == {
-        "code": "VALIDATION_ERROR",
-        "field": "to",
-        "message": "to: 'bad' is not a valid email address",
-    }
-    assert results[0]["proposal"]["deadline"] == proposal_input()["deadline"]
-    assert await DateProposal.all().count() == 2
-
-    # A retry with the same key returns the first result and sends nothing more.
-    again = (await gql.ok(BULK, {"inputs": inputs, "key": "run-1"}, as_=tenant.staff))[
-        "sendDateProposals"
-    ]["results"]
-    assert again == results
-    assert await DateProposal.all().count() == 2
-    await run_worker()
-    assert sorted(r for m in smtp.received for r in m.rcpt_tos) == [
-        "b@b.test",
-        "claire.dupont@acme.test",
-    ]
-    assert (await first.refresh()).confirmation_state == "PENDING"
-    assert (await third.refresh()).confirmation_state == "TO_CONFIRM"
 
 
 async def test_reminder_sent_once_before_deadline(
@@ -293,12 +242,14 @@ async def test_reminder_sent_once_before_deadline(
     smtp: SmtpServer,
     run_worker: Any,
 ) -> None:
-    enrolment = await enrol(tenant)
-    answered = await enrol(
-        tenant, session=enrolment.session, client_name="B", contact_email="b@b.test"
+    sc = await add_session_client(tenant)
+    answered = await add_session_client(
+        tenant, session=sc.session, client_name="B", contact_email="b@b.test"
     )
-    far = await enrol(tenant, reference="S-003", client_name="C", contact_email="c@c.test")
-    for e, days in ((enrolment, 3), (answered, 3), (far, 8)):
+    far = await add_session_client(
+        tenant, reference="S-003", client_name="C", contact_email="c@c.test"
+    )
+    for e, days in ((sc, 3), (answered, 3), (far, 8)):
         await gql.ok(SEND, {"id": e.gid, "input": proposal_input(days)}, as_=tenant.staff)
     await run_worker()
     answered_link = path_of(link_of(next(m for m in smtp.received if m.rcpt_tos == ["b@b.test"])))
@@ -323,25 +274,25 @@ async def test_reminder_sent_once_before_deadline(
     # The reminder's own link answers the same proposal.
     reminder_link = path_of(link_of(reminder))
     assert (await client.post(reminder_link, data={"answer": "decline"})).status_code == 200
-    proposals = (await gql.ok(PROPOSALS, {"id": enrolment.gid}, as_=tenant.staff))[
+    proposals = (await gql.ok(PROPOSALS, {"id": sc.gid}, as_=tenant.staff))[
         "sessionClientProposals"
     ]
     assert proposals[0]["answer"] == "DECLINED"
     assert proposals[0]["reminderEmail"]["status"] == "SENT"
-    history = (await gql.ok(CONFIRMATION, {"id": enrolment.gid}, as_=tenant.staff))[
+    history = (await gql.ok(CONFIRMATION, {"id": sc.gid}, as_=tenant.staff))[
         "sessionClientConfirmation"
     ]["history"]
     assert [h["action"] for h in history] == ["state_changed", "reminder_sent", "state_changed"]
 
 
 async def test_slot_location_defaults_to_session(gql: GraphQLClient, tenant: Tenant) -> None:
-    enrolment = await enrol(tenant)
-    await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
-    planning = (await gql.ok(PROPOSALS, {"id": enrolment.gid}, as_=tenant.staff))[
+    sc = await add_session_client(tenant)
+    await gql.ok(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff)
+    planning = (await gql.ok(PROPOSALS, {"id": sc.gid}, as_=tenant.staff))[
         "sessionClientProposals"
     ][0]["planning"]
     assert [(p["location"], p["startTime"], p["endTime"]) for p in planning] == [
         ("Lyon", "09:00", "17:30"),
         ("Salle 2", "09:00", "17:30"),
     ]
-    assert len(planning) == await SessionSlot.filter(session_id=enrolment.session.id).count()
+    assert len(planning) == await SessionSlot.filter(session_id=sc.session.id).count()

@@ -260,10 +260,10 @@ async def test_event_committed_after_a_later_one_is_still_delivered(
 async def test_confirmation_changed_streams_one_sessions_changes(
     live_server: LiveServer, gql: GraphQLClient, tenant: Tenant
 ) -> None:
-    from tests.confirmation_support import MANUAL, enrol
+    from tests.confirmation_support import MANUAL, add_session_client
 
-    watched = await enrol(tenant, reference="S-1", client_name="Acme")
-    other = await enrol(tenant, reference="S-2", client_name="Globex")
+    watched = await add_session_client(tenant, reference="S-1", client_name="Acme")
+    other = await add_session_client(tenant, reference="S-2", client_name="Globex")
     session_gid = relay.to_base64("Session", watched.session.id)
     query = "subscription($s: ID) { confirmationChanged(sessionId: $s) { type recordId payload } }"
     async with websockets.connect(
@@ -271,8 +271,8 @@ async def test_confirmation_changed_streams_one_sessions_changes(
     ) as ws:  # type: ignore[list-item]
         await _subscribe(ws, tenant.staff.token, query, {"s": session_gid})
         await asyncio.sleep(0.2)
-        for enrolment in (other, watched):
-            await gql.ok(MANUAL, {"id": enrolment.gid, "on": True}, as_=tenant.staff)
+        for sc in (other, watched):
+            await gql.ok(MANUAL, {"id": sc.gid, "on": True}, as_=tenant.staff)
         message = json.loads(await asyncio.wait_for(ws.recv(), 5))
         change = message["payload"]["data"]["confirmationChanged"]
         assert change["recordId"] == str(watched.session_client.id)

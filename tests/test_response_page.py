@@ -17,8 +17,8 @@ from models.confirmation import DateProposal, ProposalAnswer
 from models.outbox import OutboundEmail
 from tests.confirmation_support import (
     SEND,
-    Enrolment,
-    enrol,
+    SessionClientRows,
+    add_session_client,
     fr,
     link_of,
     path_of,
@@ -33,16 +33,16 @@ from tests.smtp import SmtpServer
 @pytest.fixture
 async def sent(
     gql: GraphQLClient, tenant: Tenant, smtp: SmtpServer, run_worker: Any
-) -> tuple[Enrolment, str]:
-    """An enrolment with a proposal emailed, and the path of the link in that email."""
-    enrolment = await enrol(tenant)
-    await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+) -> tuple[SessionClientRows, str]:
+    """A session client with a proposal emailed, and the path of the link in that email."""
+    sc = await add_session_client(tenant)
+    await gql.ok(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff)
     await run_worker()
-    return enrolment, path_of(link_of(smtp.received[-1]))
+    return sc, path_of(link_of(smtp.received[-1]))
 
 
-async def _snapshot(enrolment: Enrolment) -> tuple[Any, ...]:
-    row = await enrolment.refresh()
+async def _snapshot(sc: SessionClientRows) -> tuple[Any, ...]:
+    row = await sc.refresh()
     proposal = await DateProposal.get(id=row.current_proposal_id)
     return (
         row.confirmation_state,
@@ -57,10 +57,10 @@ async def _snapshot(enrolment: Enrolment) -> tuple[Any, ...]:
 
 
 async def test_scanner_like_requests_change_nothing(
-    client: httpx.AsyncClient, sent: tuple[Enrolment, str]
+    client: httpx.AsyncClient, sent: tuple[SessionClientRows, str]
 ) -> None:
-    enrolment, url = sent
-    before = await _snapshot(enrolment)
+    sc, url = sent
+    before = await _snapshot(sc)
     scanner = {"User-Agent": "Mozilla/5.0 (compatible; SafeLinks scanner)"}
     for method, target in [
         ("HEAD", url),
@@ -76,14 +76,14 @@ async def test_scanner_like_requests_change_nothing(
         assert response.status_code == 200, (method, target)
     for method in ("PUT", "DELETE", "PATCH"):
         assert (await client.request(method, url)).status_code == 405
-    assert await _snapshot(enrolment) == before
+    assert await _snapshot(sc) == before
     assert before[0] == "PENDING"
 
 
 async def test_page_content_and_headers(
-    client: httpx.AsyncClient, sent: tuple[Enrolment, str]
+    client: httpx.AsyncClient, sent: tuple[SessionClientRows, str]
 ) -> None:
-    enrolment, url = sent
+    sc, url = sent
     page = await client.get(url + "?answer=accept")
     text = shown(page)
     assert page.headers["content-type"].startswith("text/html")
@@ -94,7 +94,7 @@ async def test_page_content_and_headers(
     assert "<script" not in page.text.lower() and "onload" not in page.text.lower()
     assert page.text.count('method="post"') == 1
     assert "Org A" in text and "Sécurité incendie" in text and "S-001" in text
-    for slot in enrolment.slots:
+    for slot in sc.slots:
         assert fr(slot.date) in text
     assert "09:00 - 17:30" in text and "Salle 2" in text
     assert f"au plus tard le <strong>{fr(today() + timedelta(days=5))}</strong>" in text
@@ -104,7 +104,7 @@ async def test_page_content_and_headers(
 
 
 async def test_english_by_accept_language(
-    client: httpx.AsyncClient, sent: tuple[Enrolment, str]
+    client: httpx.AsyncClient, sent: tuple[SessionClientRows, str]
 ) -> None:
     _, url = sent
     page = await client.get(url, headers={"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"})
@@ -119,10 +119,10 @@ async def test_english_by_accept_language(
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
 async def test_unknown_and_tampered_links_are_404(
-    client: httpx.AsyncClient, sent: tuple[Enrolment, str], method: str
+    client: httpx.AsyncClient, sent: tuple[SessionClientRows, str], method: str
 ) -> None:
-    enrolment, url = sent
-    before = await _snapshot(enrolment)
+    sc, url = sent
+    before = await _snapshot(sc)
     tampered = url[:-1] + ("A" if url[-1] != "A" else "B")
     for target in (tampered, "/respond/nope", "/respond/" + "x" * 500):
         response = await client.request(
@@ -131,18 +131,18 @@ async def test_unknown_and_tampered_links_are_404(
         assert response.status_code == 404
         if method != "HEAD":
             assert "Lien inconnu" in shown(response) and "Traceback" not in response.text
-    assert await _snapshot(enrolment) == before
+    assert await _snapshot(sc) == before
 
 
 async def test_bad_answer_is_400_and_changes_nothing(
-    client: httpx.AsyncClient, sent: tuple[Enrolment, str]
+    client: httpx.AsyncClient, sent: tuple[SessionClientRows, str]
 ) -> None:
-    enrolment, url = sent
-    before = await _snapshot(enrolment)
+    sc, url = sent
+    before = await _snapshot(sc)
     for data in ({"answer": "maybe"}, {}, {"answer": "ACCEPTED"}):
         response = await client.post(url, data=data)
         assert response.status_code == 400
-    assert await _snapshot(enrolment) == before
+    assert await _snapshot(sc) == before
 
 
 @pytest.fixture
@@ -153,8 +153,8 @@ def low_rate(settings: Settings) -> Iterator[int]:
     settings.public_rate_per_minute = previous
 
 
-async def test_rate_limited(app: Any, sent: tuple[Enrolment, str], low_rate: int) -> None:
-    enrolment, url = sent
+async def test_rate_limited(app: Any, sent: tuple[SessionClientRows, str], low_rate: int) -> None:
+    sc, url = sent
     # An address of its own, so earlier requests of this minute do not count.
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
@@ -163,7 +163,7 @@ async def test_rate_limited(app: Any, sent: tuple[Enrolment, str], low_rate: int
         assert statuses[:low_rate] == [200] * low_rate and statuses[low_rate:] == [429, 429]
         refused = await client.post(url, data={"answer": "accept"})
     assert refused.status_code == 429 and "Trop de requêtes" in shown(refused)
-    assert (await enrolment.refresh()).confirmation_state == "PENDING"
+    assert (await sc.refresh()).confirmation_state == "PENDING"
 
 
 async def test_a_line_break_in_a_name_does_not_block_the_answer(
@@ -175,23 +175,26 @@ async def test_a_line_break_in_a_name_does_not_block_the_answer(
 ) -> None:
     """Names are interpolated into subjects: a CR/LF from a stored value folds to a space
     (no header injection) instead of refusing the client's answer and the owner's email."""
-    enrolment = await enrol(tenant, client_name="Acme\r\nBcc: evil@attacker.test")
-    await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+    sc = await add_session_client(tenant, client_name="Acme\r\nBcc: evil@attacker.test")
+    await gql.ok(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff)
     await run_worker()
     answered = await client.post(path_of(link_of(smtp.received[-1])), data={"answer": "accept"})
     assert answered.status_code == 200
-    assert (await enrolment.refresh()).confirmation_state == "ACCEPTED"
+    assert (await sc.refresh()).confirmation_state == "ACCEPTED"
     notification = await OutboundEmail.filter(kind="RESPONSE_NOTIFICATION").get()
     assert notification.subject.startswith("Acme Bcc: evil@attacker.test : ")
     assert notification.to == [tenant.staff.user.email] and not notification.bcc
 
 
 async def test_an_answer_that_cannot_be_recorded_gets_a_page_and_writes_nothing(
-    gql: GraphQLClient, client: httpx.AsyncClient, tenant: Tenant, sent: tuple[Enrolment, str]
+    gql: GraphQLClient,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    sent: tuple[SessionClientRows, str],
 ) -> None:
     """A notification template that renders with the sample values but not with this
     session's (an empty location) used to answer the client with a 401 JSON error."""
-    enrolment, url = sent
+    sc, url = sent
     await gql.ok(
         """mutation($i: EmailTemplateInput!) { updateEmailTemplate(input: $i) { version } }""",
         {
@@ -204,10 +207,10 @@ async def test_an_answer_that_cannot_be_recorded_gets_a_page_and_writes_nothing(
         },
         as_=tenant.staff,
     )
-    enrolment.session.location = ""
-    await enrolment.session.save(update_fields=["location"])
-    before = await _snapshot(enrolment)
+    sc.session.location = ""
+    await sc.session.save(update_fields=["location"])
+    before = await _snapshot(sc)
     response = await client.post(url, data={"answer": "accept"})
     assert response.status_code == 400 and "Réponse non enregistrée" in shown(response)
     assert response.headers["content-type"].startswith("text/html")
-    assert await _snapshot(enrolment) == before
+    assert await _snapshot(sc) == before

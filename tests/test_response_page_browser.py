@@ -12,7 +12,7 @@ from models.audit import ChangeLogEntry
 from tests.confirmation_support import (
     CONFIRMATION,
     SEND,
-    enrol,
+    add_session_client,
     fr,
     link_of,
     proposal_input,
@@ -38,8 +38,8 @@ async def test_browser_accepts_from_the_email_link(
 ) -> None:
     from playwright.async_api import async_playwright
 
-    enrolment = await enrol(tenant)
-    await gql.ok(SEND, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
+    sc = await add_session_client(tenant)
+    await gql.ok(SEND, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff)
     await run_worker()
     link = link_of(smtp.received[-1])
     assert link.startswith(live_server.url + "/respond/")
@@ -63,7 +63,7 @@ async def test_browser_accepts_from_the_email_link(
             box = await accept.bounding_box()
             assert box is not None and box["x"] + box["width"] <= 375  # fits a phone screen
             # Opening the page changed nothing.
-            assert (await enrolment.refresh()).confirmation_state == "PENDING"
+            assert (await sc.refresh()).confirmation_state == "PENDING"
 
             await accept.click()
             await page.wait_for_load_state()
@@ -73,7 +73,7 @@ async def test_browser_accepts_from_the_email_link(
         finally:
             await browser.close()
 
-    confirmation = (await gql.ok(CONFIRMATION, {"id": enrolment.gid}, as_=tenant.staff))[
+    confirmation = (await gql.ok(CONFIRMATION, {"id": sc.gid}, as_=tenant.staff))[
         "sessionClientConfirmation"
     ]
     assert confirmation["state"] == "ACCEPTED"

@@ -11,7 +11,7 @@ import pytest
 from models.audit import ChangeLogEntry
 from models.confirmation import EmailTemplate
 from resolvers import runtime
-from tests.confirmation_support import PREVIEW, enrol, proposal_input
+from tests.confirmation_support import PREVIEW, add_session_client, proposal_input
 from tests.conftest import GraphQLClient, Tenant, error_codes
 
 LIST = "{ emailTemplates { kind locale subject version } }"
@@ -99,10 +99,10 @@ async def test_update_is_used_by_emails_then_reset(gql: GraphQLClient, tenant: T
     assert updated["version"] == 2 and updated["html"] == html
     assert await ChangeLogEntry.filter(record_type="email_template", field="html").count() == 1
 
-    enrolment = await enrol(tenant)
-    preview = (
-        await gql.ok(PREVIEW, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
-    )["previewDateProposal"]
+    sc = await add_session_client(tenant)
+    preview = (await gql.ok(PREVIEW, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff))[
+        "previewDateProposal"
+    ]
     assert preview["subject"] == "Dates Sécurité incendie"
     assert preview["text"].startswith("Bonjour Claire\n")
     assert "Oui: http://testserver/respond/PREVIEW-LINK?answer=accept" in preview["text"]
@@ -176,11 +176,11 @@ async def test_sandbox_refuses_injection(gql: GraphQLClient, tenant: Tenant, pay
 
 
 async def test_autoescape_of_values(gql: GraphQLClient, tenant: Tenant) -> None:
-    enrolment = await enrol(tenant, client_name="<script>alert(1)</script> & Cie")
+    sc = await add_session_client(tenant, client_name="<script>alert(1)</script> & Cie")
     await gql.ok(UPDATE, _input("<p>{{ client.name }}</p>"), as_=tenant.staff)
-    preview = (
-        await gql.ok(PREVIEW, {"id": enrolment.gid, "input": proposal_input()}, as_=tenant.staff)
-    )["previewDateProposal"]
+    preview = (await gql.ok(PREVIEW, {"id": sc.gid, "input": proposal_input()}, as_=tenant.staff))[
+        "previewDateProposal"
+    ]
     assert preview["html"] == "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; Cie</p>"
     assert preview["text"] == "<script>alert(1)</script> & Cie\n"
 

@@ -1,6 +1,6 @@
 """The confirmation state machine's shared core (SPEC §5): every state change of a
-session client goes through ``transition`` (history + event), and the session's summary
-is recomputed in the same transaction."""
+session client goes through ``transition`` (history + event), and the session's
+confirmation summary is recomputed in the same transaction."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from models.sessions import ConfirmationState, ConfirmationSummary, SessionClient, TrainingSession
-from resolvers.audit import log_changes
+from resolvers.audit import record_action, record_changes
 from resolvers.context import Scope
 from resolvers.events import emit_event
 
 RECORD_TYPE = "session_client"
+CHANGED = "confirmation.changed"
 PLANNING_CHANGED = "planning changed"
 RESET_ON_PLANNING_CHANGE = (
     ConfirmationState.PENDING,
@@ -53,32 +54,52 @@ async def transition(
     state: ConfirmationState,
     *,
     reason: str = "",
+    unchanged_action: str | None = None,
     refresh: bool = True,
     **fields: Any,
 ) -> None:
-    """Move one session client to ``state`` (plus confirmation fields), log and emit it."""
-    before = {"confirmation_state": session_client.confirmation_state}
+    """Move one session client to ``state`` (plus confirmation fields), log and emit it.
+
+    A move to the state it is already in changes no field, so it has no change-log row:
+    ``unchanged_action`` (e.g. "proposal_sent" for a resend) names the history line it
+    gets instead; without one (a client repeating an answer) only the event is emitted."""
+    previous = session_client.confirmation_state
     session_client.confirmation_state = state
     for name, value in fields.items():
         setattr(session_client, name, value)
     session_client.version += 1
     await session_client.save()
-    await log_changes(
-        scope, RECORD_TYPE, session_client.id, before, {"confirmation_state": state}, reason=reason
-    )
-    await emit_event(
-        scope,
-        "confirmation.changed",
-        RECORD_TYPE,
-        session_client.id,
-        {
-            "sessionId": session_client.session_id,
-            "clientId": session_client.client_id,
-            "from": before["confirmation_state"].value,
-            "to": state.value,
-            "reason": reason,
-        },
-    )
+    payload = {
+        "sessionId": session_client.session_id,
+        "clientId": session_client.client_id,
+        "from": previous.value,
+        "to": state.value,
+        "reason": reason,
+    }
+    if previous != state:
+        await record_changes(
+            scope,
+            RECORD_TYPE,
+            session_client.id,
+            {"confirmation_state": previous},
+            {"confirmation_state": state},
+            event=CHANGED,
+            payload=payload,
+            reason=reason,
+        )
+    elif unchanged_action is not None:
+        await record_action(
+            scope,
+            RECORD_TYPE,
+            session_client.id,
+            unchanged_action,
+            event=CHANGED,
+            payload=payload,
+            reason=reason,
+            new_value=state,
+        )
+    else:
+        await emit_event(scope, CHANGED, RECORD_TYPE, session_client.id, payload)
     if refresh:
         await refresh_summary(scope, session_client.session_id)
 
