@@ -11,7 +11,8 @@ A bulk call writes a list of items under an ``ErrorPolicy`` (Saleor's three valu
 
 Each item answers ``{index, id, errors: [{code, field, message}]}`` (plus an ``outcome``
 where the mutation has one, e.g. CREATED/UPDATED); ``count`` is how many items were
-written. With an ``idempotencyKey`` a retry answers the first call's result and writes
+written. An item error's ``field`` is its path from the mutation's arguments: the list
+argument, the item's index, the field's camelCase name (``entries.3.email``). With an ``idempotencyKey`` a retry answers the first call's result and writes
 nothing. Each mutation caps its number of items (``max_items``).
 """
 

@@ -25,7 +25,6 @@ from schema import (
     clients,
     confirmation,
     documents,
-    leads,
     node,
     outbox,
     sessions,
@@ -34,6 +33,8 @@ from schema import (
 )
 from schema.errors import TypedInputErrors, should_mask
 from schema.execution import FastFieldsExecutionContext
+from schema.leads import mutations as lead_mutations
+from schema.leads import queries as lead_queries
 
 QUERIES: tuple[type, ...] = (
     auth.Query,
@@ -44,7 +45,7 @@ QUERIES: tuple[type, ...] = (
     templates.Query,
     documents.Query,
     confirmation.Query,
-    leads.Query,
+    lead_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
@@ -54,7 +55,7 @@ MUTATIONS: tuple[type, ...] = (
     templates.Mutation,
     documents.Mutation,
     confirmation.Mutation,
-    leads.Mutation,
+    lead_mutations.Mutation,
 )
 
 
