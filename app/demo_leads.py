@@ -12,13 +12,11 @@ from datetime import timedelta
 from models.core import Organization, User
 from models.leads import Lead, Store
 from resolvers.context import Scope, system_scope
-from resolvers.lead_ingestion import (
-    WaitlistEvent,
-    WaitlistEventType,
-    apply_waitlist_event,
-    new_store_secret,
-)
-from resolvers.leads import create_lead, fold
+from resolvers.leads.fields import fold
+from resolvers.leads.ingestion import apply_waitlist_event
+from resolvers.leads.records import create_lead
+from resolvers.leads.stores import new_store_secret
+from resolvers.leads.waitlist_events import WaitlistEvent, WaitlistEventType
 from resolvers.organizations import create_user
 from resolvers.runtime import atomic, now
 

@@ -33,13 +33,9 @@ from starlette.routing import Route
 from models.leads import Store
 from resolvers.context import row_id
 from resolvers.errors import RateLimited, ValidationFailed
-from resolvers.lead_ingestion import (
-    apply_waitlist_event,
-    parse_time,
-    prepare_event,
-    signature_matches,
-    store_scope,
-)
+from resolvers.leads.ingestion import apply_waitlist_event
+from resolvers.leads.stores import signature_matches, store_scope
+from resolvers.leads.waitlist_events import parse_time, prepare_event
 from resolvers.runtime import atomic, now
 
 MAX_BODY_BYTES = 64 * 1024
@@ -105,7 +101,7 @@ async def store_webhook(request: Request) -> JSONResponse:
     scope = store_scope(store)
     try:
         _check_fresh(data)
-        event = await prepare_event(scope, data)
+        event = prepare_event(data)
         async with atomic():
             result, lead_id = await apply_waitlist_event(scope, store, event)
     except ValidationFailed as invalid:

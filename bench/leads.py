@@ -35,12 +35,13 @@ from app.settings import Settings  # noqa: E402
 from models.leads import LeadStatus, WaitlistStatus  # noqa: E402
 from resolvers import runtime  # noqa: E402
 from resolvers.context import system_scope  # noqa: E402
-from resolvers.lead_duplicates import (  # noqa: E402
+from resolvers.leads.duplicates import (  # noqa: E402
     count_duplicate_groups,
     duplicate_groups,
     lead_duplicates,
 )
-from resolvers.leads import LeadFilter, LeadOrder, LeadSort, duplicate_keys, list_leads  # noqa: E402
+from resolvers.leads.fields import duplicate_keys  # noqa: E402
+from resolvers.leads.listing import LeadFilter, LeadOrder, LeadSort, list_leads  # noqa: E402
 from resolvers.organizations import create_organization  # noqa: E402
 from schema import build_schema  # noqa: E402
 from schema.context import Context  # noqa: E402

@@ -94,7 +94,7 @@ class Lead(TenantModel):
         "training.Contact", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     converted_contact_id: int | None
-    # Normalised copies for duplicate detection, kept current by resolvers.leads.
+    # Normalised copies for duplicate detection, kept current by resolvers.leads.records.
     email_norm = fields.CharField(max_length=254, default="")
     name_norm = fields.CharField(max_length=201, default="")
     phone_norm = fields.CharField(max_length=40, default="")

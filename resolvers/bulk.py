@@ -14,8 +14,9 @@ where the mutation has one, e.g. CREATED/UPDATED); ``count`` is how many items w
 written. An error's ``field`` is its path in the mutation's arguments, list positions as
 numbers: ``inputs.2.proposal.cc.1`` is the second CC address of the third item,
 ``inputs.2`` the item as a whole; a refusal of the whole call names the argument alone
-(``inputs``: too many items). With an ``idempotencyKey`` a retry answers the first call's result and writes
-nothing. Each mutation caps its number of items (``max_items``).
+(``inputs``: too many items); field names are camelCase (``entries.3.email``). With an
+``idempotencyKey`` a retry answers the first call's result and writes nothing.
+Each mutation caps its number of items (``max_items``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from schema import (
     auth,
     clients,
     documents,
-    leads,
     node,
     outbox,
     sessions,
@@ -35,6 +34,8 @@ from schema.confirmation import mutations as confirmation_mutations
 from schema.confirmation import queries as confirmation_queries
 from schema.errors import TypedInputErrors, should_mask
 from schema.execution import FastFieldsExecutionContext
+from schema.leads import mutations as lead_mutations
+from schema.leads import queries as lead_queries
 
 QUERIES: tuple[type, ...] = (
     auth.Query,
@@ -45,7 +46,7 @@ QUERIES: tuple[type, ...] = (
     templates.Query,
     documents.Query,
     confirmation_queries.Query,
-    leads.Query,
+    lead_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
@@ -55,7 +56,7 @@ MUTATIONS: tuple[type, ...] = (
     templates.Mutation,
     documents.Mutation,
     confirmation_mutations.Mutation,
-    leads.Mutation,
+    lead_mutations.Mutation,
 )
 
 

@@ -10,12 +10,12 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from models.audit import DomainEvent
-from resolvers import leads
 from resolvers.context import row_id
 from resolvers.errors import ValidationFailed
 from resolvers.events import events_after
+from resolvers.leads.records import EVENT_TYPES
 from schema.context import Info
-from schema.leads import Lead
+from schema.leads.types import Lead
 from schema.relay import db_id
 from schema.sessions import Session
 
@@ -106,7 +106,7 @@ class Subscription:
         self, info: Info, id: relay.GlobalID | None = None, after: strawberry.ID | None = None
     ) -> AsyncGenerator[Event, None]:
         wanted = db_id(id, Lead) if id is not None else None
-        async for row in event_stream(info, list(leads.EVENT_TYPES), _event_id(after)):
+        async for row in event_stream(info, list(EVENT_TYPES), _event_id(after)):
             if wanted is None or row.record_id == wanted:
                 yield Event.from_row(row)
 

@@ -23,9 +23,17 @@ LEAD_FIELDS = """id version firstName lastName email officePhone mobile accountN
 
 CREATE_LEAD = f"mutation($i: LeadInput!) {{ createLead(input: $i) {{ {LEAD_FIELDS} }} }}"
 LEAD = f"query($id: ID!) {{ lead(id: $id) {{ {LEAD_FIELDS} }} }}"
-UPSERT = """mutation($s: ID!, $e: [WaitlistEntryInput!]!, $k: String) {
-  upsertWaitlistEntries(storeId: $s, entries: $e, idempotencyKey: $k) {
-    customerId result leadId error errorField } }"""
+LIST = """query($f: LeadFilterInput, $o: LeadOrderBy, $first: Int, $after: String) {
+  leads(filter: $f, orderBy: $o, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id lastName } } } }"""
+NEIGHBORS = """query($id: ID!, $f: LeadFilterInput, $o: LeadOrderBy) {
+  lead(id: $id) { neighbors(filter: $f, orderBy: $o) { previous { id } next { id } } } }"""
+UPDATE_FIELD = """mutation($id: ID!, $v: Int!, $f: String!, $x: String) {
+  updateLeadField(id: $id, version: $v, field: $f, value: $x) { id version email status { value } } }"""
+UPSERT = """mutation($s: ID!, $e: [WaitlistEntryInput!]!, $k: String,
+    $p: ErrorPolicy! = REJECT_EVERYTHING) {
+  upsertWaitlistEntries(storeId: $s, entries: $e, idempotencyKey: $k, errorPolicy: $p) {
+    count results { index id outcome errors { code field message } record { id email } } } }"""
 
 
 @dataclass
@@ -94,8 +102,26 @@ def joined(customer: str, at: datetime | None = None, **extra: Any) -> dict[str,
     }
 
 
+async def upsert(
+    gql: GraphQLClient,
+    member: Member,
+    store: StoreKeys,
+    entries: list[dict[str, Any]],
+    **variables: Any,
+) -> dict[str, Any]:
+    """upsertWaitlistEntries' payload (``p``: the error policy, ``k``: idempotency key)."""
+    data = await gql.ok(UPSERT, {"s": store.gid, "e": entries, **variables}, as_=member)
+    return data["upsertWaitlistEntries"]  # type: ignore[no-any-return]
+
+
 async def create_lead(gql: GraphQLClient, member: Member, **fields: Any) -> dict[str, Any]:
     return (await gql.ok(CREATE_LEAD, {"i": fields}, as_=member))["createLead"]
+
+
+async def listed_names(gql: GraphQLClient, member: Member, **variables: Any) -> list[str]:
+    """Last names of the first page of ``leads`` (``f``: filter, ``o``: order)."""
+    data = await gql.ok(LIST, variables, as_=member)
+    return [edge["node"]["lastName"] for edge in data["leads"]["edges"]]
 
 
 async def lead_count(**filters: Any) -> int:

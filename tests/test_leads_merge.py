@@ -15,8 +15,8 @@ from models.leads import Lead, MergeJournal
 from models.records import Document, Note, RecordLink, Task
 from resolvers import runtime
 from resolvers.errors import UserError
-from resolvers.lead_merge import AlreadyMerged, merge_leads
-from resolvers.leads import EDITABLE_FIELDS
+from resolvers.leads.fields import EDITABLE_FIELDS
+from resolvers.leads.merge import AlreadyMerged, merge_leads
 from resolvers.links import link
 from resolvers.outbox import queue_email
 from tests.conftest import GraphQLClient, Member, Tenant, error_codes

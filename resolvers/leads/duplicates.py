@@ -1,6 +1,6 @@
 """Find duplicate leads (SPEC §7): same normalised email, or same accent- and
 case-folded full name with the same phone or account name. Every lookup is SQL on the
-indexed normalised columns kept current by resolvers.leads, never a Python scan."""
+indexed normalised columns kept current by resolvers.leads.records, never a Python scan."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from tortoise.queryset import QuerySet
 
 from models.leads import Lead
 from resolvers.context import Scope
-from resolvers.leads import LeadFilter, filtered_leads, get_lead
+from resolvers.leads.listing import LeadFilter, filtered_leads
+from resolvers.leads.records import get_lead
 
 MAX_MATCHES = 100
 

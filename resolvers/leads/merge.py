@@ -14,18 +14,11 @@ from typing import Any
 
 from models.leads import Lead, MergeJournal
 from models.records import RecordLink
-from resolvers.audit import log_action, log_changes
+from resolvers.audit import log_changes, record_action
 from resolvers.context import Scope
 from resolvers.errors import Conflict, NotFound, ValidationFailed, WrongState
-from resolvers.events import emit_event
-from resolvers.leads import (
-    EDITABLE_FIELDS,
-    RECORD_TYPE,
-    deserialise,
-    mark_deleted,
-    save_changes,
-    serialise,
-)
+from resolvers.leads.fields import EDITABLE_FIELDS, deserialise, serialise
+from resolvers.leads.records import RECORD_TYPE, mark_deleted, save_changes
 from resolvers.runtime import atomic, now
 
 MAX_DUPLICATES = 20
@@ -108,26 +101,30 @@ async def merge_leads(
         merged_at = now()
         for duplicate in duplicates:
             await mark_deleted(scope, duplicate, merged_at, merged_into=primary.id)
-            await log_action(scope, RECORD_TYPE, duplicate.id, "merged_into", new_value=primary.id)
-            await emit_event(
-                scope, "lead.deleted", RECORD_TYPE, duplicate.id, {"mergedInto": primary.id}
+            await record_action(
+                scope,
+                RECORD_TYPE,
+                duplicate.id,
+                "merged_into",
+                new_value=primary.id,
+                event="lead.deleted",
+                payload={"mergedInto": primary.id},
             )
         journal.duplicate_versions = {str(d.id): d.version for d in duplicates}
         journal.moved_links, journal.dropped_links = moved, dropped
         await journal.save()
-        await log_action(
+        await record_action(
             scope,
             RECORD_TYPE,
             primary.id,
             "merge",
             reason=f"merged leads {', '.join(map(str, duplicate_ids))} (merge {journal.id})",
-        )
-        await emit_event(
-            scope,
-            "lead.merged",
-            RECORD_TYPE,
-            primary.id,
-            {"mergeId": journal.id, "duplicateIds": duplicate_ids, "movedLinks": len(moved)},
+            event="lead.merged",
+            payload={
+                "mergeId": journal.id,
+                "duplicateIds": duplicate_ids,
+                "movedLinks": len(moved),
+            },
         )
     return journal
 
@@ -273,12 +270,24 @@ async def _put_back(
     )
     for duplicate_id in journal.duplicate_ids:
         await mark_deleted(scope, leads[duplicate_id], None, merged_into=None)
-        await log_action(
-            scope, RECORD_TYPE, duplicate_id, "restore", reason=f"undo merge {journal.id}"
+        await record_action(
+            scope,
+            RECORD_TYPE,
+            duplicate_id,
+            "restore",
+            reason=f"undo merge {journal.id}",
+            event="lead.restored",
+            payload={"mergeId": journal.id},
         )
-        await emit_event(scope, "lead.restored", RECORD_TYPE, duplicate_id, {"mergeId": journal.id})
-    await log_action(scope, RECORD_TYPE, primary.id, "undo_merge", reason=f"merge {journal.id}")
-    await emit_event(scope, "lead.merge_undone", RECORD_TYPE, primary.id, {"mergeId": journal.id})
+    await record_action(
+        scope,
+        RECORD_TYPE,
+        primary.id,
+        "undo_merge",
+        reason=f"merge {journal.id}",
+        event="lead.merge_undone",
+        payload={"mergeId": journal.id},
+    )
     journal.undone_at = now()
     journal.version += 1
     await journal.save()

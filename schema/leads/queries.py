@@ -1,0 +1,98 @@
+"""Lead queries: the list, one lead, its change log and duplicates, duplicate groups,
+the stores."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.utils.str_converters import to_camel_case
+
+from models.leads import Lead as LeadRow
+from models.leads import Store as StoreRow
+from resolvers.leads import duplicates, listing, records
+from schema.context import Info
+from schema.leads.enums import DuplicateReasonValue
+from schema.leads.inputs import LeadFilterInput, LeadOrderBy, lead_filter, lead_order
+from schema.leads.types import DuplicateLeadGroup, Lead, LeadChangeLogEntry, LeadDuplicate, Store
+from schema.pagination import Connection, build_connection, decode_cursor, page_size, paginate
+from schema.relay import db_id
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def lead(self, info: Info, id: relay.GlobalID) -> Lead:
+        row = await records.get_lead(info.context.require_scope(), db_id(id, LeadRow))
+        return Lead.from_row(row)
+
+    @strawberry.field(description="Leads, filtered and sorted; deleted ones only on request.")
+    async def leads(
+        self,
+        info: Info,
+        filter: LeadFilterInput | None = None,
+        order_by: LeadOrderBy | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Lead]:
+        scope = info.context.require_scope()
+        qs = listing.list_leads(scope, lead_filter(filter), lead_order(order_by))
+        return await paginate(qs, first, after, Lead.from_row)
+
+    @strawberry.field(description="Who changed what on a lead, oldest first.")
+    async def lead_change_log(self, info: Info, id: relay.GlobalID) -> list[LeadChangeLogEntry]:
+        entries = await records.lead_change_log(info.context.require_scope(), db_id(id, LeadRow))
+        return [
+            LeadChangeLogEntry(
+                at=e.at,
+                action=e.action,
+                field=to_camel_case(e.field),
+                old_value=e.old_value,
+                new_value=e.new_value,
+                reason=e.reason,
+                actor_kind=e.actor_kind,
+                actor_label=e.actor_label,
+            )
+            for e in entries
+        ]
+
+    @strawberry.field(description="Live leads that look like this one, with why.")
+    async def lead_duplicates(self, info: Info, id: relay.GlobalID) -> list[LeadDuplicate]:
+        matches = await duplicates.lead_duplicates(info.context.require_scope(), db_id(id, LeadRow))
+        return [
+            LeadDuplicate(
+                lead=Lead.from_row(m.lead),
+                reasons=[DuplicateReasonValue(value=r) for r in m.reasons],
+            )
+            for m in matches
+        ]
+
+    @strawberry.field(description="Groups of likely duplicates across the organisation.")
+    async def duplicate_lead_groups(
+        self,
+        info: Info,
+        filter: LeadFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[DuplicateLeadGroup]:
+        scope = info.context.require_scope()
+        wanted, size, offset = lead_filter(filter), page_size(first), decode_cursor(after)
+        groups = await duplicates.duplicate_groups(scope, wanted, offset, size + 1)
+        return build_connection(
+            [
+                DuplicateLeadGroup(
+                    reason=DuplicateReasonValue(value=g.reason),
+                    key=list(g.key),
+                    leads=[Lead.from_row(row) for row in g.leads],
+                )
+                for g in groups[:size]
+            ],
+            offset,
+            size,
+            len(groups) > size,
+            lambda: duplicates.count_duplicate_groups(scope, wanted),
+        )
+
+    @strawberry.field(description="The organisation's stores (their secrets are never shown).")
+    async def stores(self, info: Info) -> list[Store]:
+        rows = await info.context.require_scope().query(StoreRow).order_by("id")
+        return [Store.from_row(row) for row in rows]
