@@ -20,8 +20,8 @@ import aiosmtplib
 
 from app.training_grid import seed_grid
 from app.wiring import Services
+from app.worker import build_worker
 from bench.harness import machine, record, scratch_database
-from jobs.worker import build_worker
 from models.outbox import EmailStatus, OutboundEmail
 from models.sessions import SessionClient
 from resolvers.confirmation import ProposalInput, send_date_proposal

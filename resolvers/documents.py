@@ -13,7 +13,7 @@ from models.records import Document
 from resolvers.audit import log_action
 from resolvers.context import Scope
 from resolvers.errors import NotFound, ValidationFailed
-from resolvers.runtime import atomic
+from resolvers.runtime import atomic, current
 
 RECORD_TYPE = "document"
 CHUNK_BYTES = 64 * 1024
@@ -92,10 +92,10 @@ async def upload_document(
     filename: str | None,
     content_type: str | None,
     read: ReadChunk,
-    storage_dir: Path,
     max_bytes: int,
 ) -> Document:
     scope.require_write()
+    storage_dir = current().storage_dir
     name = clean_filename(filename)
     kind = check_type(name, content_type)
     await asyncio.to_thread(storage_dir.mkdir, parents=True, exist_ok=True)
@@ -133,3 +133,14 @@ async def documents_by_ids(scope: Scope, ids: Sequence[int], field: str) -> list
     if missing:
         raise NotFound(f"unknown document {missing[0]}", field=field)
     return [found[i] for i in wanted]
+
+
+async def with_contents(scope: Scope, ids: Sequence[int]) -> list[tuple[Document, bytes]]:
+    """This organisation's documents among ``ids`` (by id; others skipped) with their
+    stored bytes, read off the event loop."""
+    storage_dir = current().storage_dir
+    found = await scope.query(Document).filter(id__in=list(ids)).order_by("id")
+    contents = [
+        await asyncio.to_thread((storage_dir / doc.storage_name).read_bytes) for doc in found
+    ]
+    return list(zip(found, contents, strict=True))

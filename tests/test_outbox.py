@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from app.worker import retry_policy
+from jobs.outbox_delivery import requeue_stuck_emails
 from models.audit import DomainEvent
 from models.outbox import EmailStatus, OutboundEmail
 from models.records import Document, RecordLink
@@ -252,13 +254,14 @@ async def test_sweep_requeues_emails_whose_enqueue_was_lost(
     await run_worker()
     assert (await _status(email)).status == EmailStatus.QUEUED  # nothing told the worker
 
-    from jobs.email import requeue_stuck_emails
-
     real_now = runtime.current().clock
     runtime.current().clock = lambda: real_now() + timedelta(minutes=2)
     services = app.state.services
-    namespace = services.settings.redis_namespace
-    ctx = {"redis": services.pool, "queue_name": f"{namespace}:queue", "namespace": namespace}
+    ctx = {
+        "redis": services.pool,
+        "namespace": services.settings.redis_namespace,
+        "retry_policy": retry_policy(services.settings),
+    }
     count = await requeue_stuck_emails(ctx)
     assert count == 1
     await run_worker()
