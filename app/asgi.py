@@ -158,6 +158,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     if not settings.is_production and settings.embedded_smtp:
         routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))
     app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={UserError: _auth_error_response}
+        routes=routes,
+        lifespan=lifespan,
+        # starlette types a handler as taking any Exception; this one is for UserError only.
+        exception_handlers={UserError: _auth_error_response},  # type: ignore[dict-item]
     )
     return app

@@ -90,7 +90,7 @@ async def main(n: int) -> None:
         async with scratch_database(Path(tmp), smtp_port=smtp.port) as settings:
             ours = await pipeline(settings, smtp, n)
         # The baseline sends HTML of the size the proposals had.
-        html = smtp.received[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        html = smtp.received[0].body("html")
         smtp.handler.received.clear()
         raw = await raw_loop(smtp.port, n, html)
         smtp.stop()

@@ -78,8 +78,8 @@ async def test_delivers_with_cc_bcc_and_attachments(
     assert message["To"] == "alice@client.test" and message["Cc"] == "manager@client.test"
     assert message["Bcc"] is None  # blind copy: envelope only
     assert message["Message-ID"] == email.message_id
-    assert message.get_body(("plain",)).get_content().strip() == "Bonjour Alice"
-    assert "<b>Alice</b>" in message.get_body(("html",)).get_content()
+    assert received.body("plain").strip() == "Bonjour Alice"
+    assert "<b>Alice</b>" in received.body("html")
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "programme.pdf"
     assert attachment.get_content() == b"%PDF-1.4 programme"
