@@ -242,6 +242,51 @@ async def test_header_injection_and_bad_addresses_are_refused(
     assert await OutboundEmail.all().count() == 0
 
 
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("Alice Martin <alice@client.test>", "alice@client.test"),
+        ("Alice@Client.TEST", "Alice@client.test"),  # a domain is case-insensitive
+        ("o'brien+formation@sub.client.test", "o'brien+formation@sub.client.test"),
+        ("jean@bücher.example", "jean@xn--bcher-kva.example"),  # IDN: ASCII for any server
+        ("Élodie <élodie@exemple.fr>", "élodie@exemple.fr"),  # needs SMTPUTF8 to deliver
+    ],
+)
+async def test_good_addresses_are_kept_in_the_form_smtp_takes(
+    tenant: Tenant, given: str, kept: str
+) -> None:
+    email = await _queue(tenant.staff.scope, cc=[given])
+    assert (await _status(email)).cc == [kept]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "alice..martin@client.test",
+        "alice@localhost",
+        "alice@client",
+        "alice@-client.test",
+        "@client.test",
+        "alice martin@client.test",
+        "alice@client.test, not-an-address",
+    ],
+)
+async def test_bad_addresses_are_refused_with_the_field(tenant: Tenant, address: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await _queue(tenant.staff.scope, cc=[address])
+    assert refused.value.code == "VALIDATION_ERROR" and refused.value.field == "cc"
+    assert await OutboundEmail.all().count() == 0
+
+
+async def test_internationalised_domain_is_delivered_in_ascii(
+    tenant: Tenant, smtp: SmtpServer, run_worker: Any
+) -> None:
+    email = await _queue(tenant.staff.scope, to=["Jean <jean@bücher.example>"])
+    await run_worker()
+    assert (await _status(email)).status == EmailStatus.SENT
+    assert smtp.received[0].rcpt_tos == ["jean@xn--bcher-kva.example"]
+
+
 async def test_sweep_requeues_emails_whose_enqueue_was_lost(
     tenant: Tenant, smtp: SmtpServer, run_worker: Any, app: Any
 ) -> None:
