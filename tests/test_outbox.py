@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.worker import retry_policy
-from jobs.outbox_delivery import requeue_stuck_emails
+from jobs.outbox_delivery import RetryPolicy, requeue_stuck_emails
 from models.audit import DomainEvent
 from models.outbox import EmailStatus, OutboundEmail
 from models.records import Document, RecordLink
@@ -155,7 +155,9 @@ async def test_server_down_is_retried_and_delivered_when_it_is_back(
     try:
         email = await _queue(tenant.staff.scope)
         worker_task = asyncio.create_task(run_worker())
-        while (await _status(email)).attempts < 2:  # failed at least twice against a closed port
+        # Failed at least twice against a closed port (attempts counts claims, so a
+        # second attempt may still be under way when it reads 2: wait for its failure).
+        while (await _event_statuses(email)).count("QUEUED") < 2:
             await asyncio.sleep(0.02)
         assert (await _status(email)).status in (EmailStatus.QUEUED, EmailStatus.SENDING)
         smtp.start()
@@ -178,6 +180,14 @@ async def test_gives_up_after_bounded_attempts(
     assert row.status == EmailStatus.FAILED
     assert row.attempts == settings.email_max_attempts
     assert row.last_error.startswith(f"gave up after {settings.email_max_attempts} attempts")
+
+
+def test_retry_delays_double_up_to_an_hour_then_the_policy_gives_up() -> None:
+    policy = RetryPolicy(max_attempts=12, first_delay_seconds=5)
+    delays = [policy.retry_delay(attempts) for attempts in range(1, 13)]
+    assert delays[:4] == [5, 10, 20, 40] and delays[9:11] == [2560, 3600]
+    assert delays[-1] is None  # the 12th attempt failed: FAILED, no retry
+    assert policy.arq_max_tries > policy.max_attempts  # arq never stops a job first
 
 
 async def test_failed_email_can_be_retried_by_mutation(
