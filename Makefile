@@ -29,9 +29,11 @@ test-postgres: $(STAMP)
 test-sqlite: $(STAMP)
 	TRAINHUB_TEST_DB=sqlite $(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP)  ## formatting, lint rules, types, and the layers contract (pyproject.toml)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 schema: $(STAMP)  ## refresh the committed schema.graphql
 	$(BIN)/trainhub export-schema > schema.graphql

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from babel import negotiate_locale
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -24,6 +25,7 @@ from app.settings import Settings, get_settings
 from app.wiring import Services
 from resolvers.auth import authenticate
 from resolvers.errors import UserError
+from resolvers.labels import LOCALES
 from schema import SchemaLimits, build_schema
 from schema.context import Context
 
@@ -37,14 +39,27 @@ def bearer_from_header(value: str | None) -> str | None:
 
 
 def preferred_locale(accept_language: str | None) -> str:
-    """French unless the client prefers English (SPEC §5)."""
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("en"):
-            return "en"
-        if tag.startswith("fr"):
-            return "fr"
-    return "fr"
+    """The client's most preferred of our locales (SPEC §5); French when none matches."""
+    ranges = _by_quality(accept_language or "")
+    return negotiate_locale(ranges, LOCALES, sep="-") or "fr"
+
+
+def _by_quality(header: str) -> list[str]:
+    """``Accept-Language`` ranges, most preferred first: by q-value (RFC 9110 §12.4.2),
+    header order among equals; ``q=0`` ("not acceptable") and malformed q dropped."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for name, _, value in (param.partition("=") for param in params):
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.lower()))
+    return [tag for _, _, tag in sorted(ranked)]
 
 
 class TrainhubGraphQL(GraphQL[Context, None]):
@@ -158,6 +173,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     if not settings.is_production and settings.embedded_smtp:
         routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))
     app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={UserError: _auth_error_response}
+        routes=routes,
+        lifespan=lifespan,
+        # starlette types a handler as taking any Exception; this one is for UserError only.
+        exception_handlers={UserError: _auth_error_response},  # type: ignore[dict-item]
     )
     return app

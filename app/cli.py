@@ -20,15 +20,10 @@ def _progress(event: str, app_label: str, name: str) -> None:
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
     """Run admin work with the database and the resolvers' runtime set up."""
     from app.db import close_db, init_db
+    from app.wiring import runtime_for
     from resolvers import runtime
 
-    runtime.configure(
-        runtime.Runtime(
-            secret_key=settings.effective_secret_key(),
-            public_base_url=settings.public_base_url,
-            smtp_from=settings.smtp_from,
-        )
-    )
+    runtime.configure(runtime_for(settings))
     await init_db(settings)
     try:
         return await work()
@@ -116,7 +111,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    from jobs.worker import build_worker
+    from app.worker import build_worker
 
     async def work() -> None:
         worker = build_worker(settings)  # inside the loop: arq binds to the running loop

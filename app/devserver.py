@@ -16,7 +16,8 @@ from app.db import close_db, init_db, run_migrations
 from app.embedded import EmbeddedRedis, port_is_free
 from app.mailbox import start_sink
 from app.settings import Settings
-from jobs.worker import build_worker
+from app.wiring import runtime_for
+from app.worker import build_worker
 
 
 def run_dev(settings: Settings, *, host: str, port: int, demo: bool) -> None:
@@ -63,7 +64,7 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
             from app.demo import seed_demo
             from resolvers import runtime
 
-            runtime.configure(runtime.Runtime(secret_key=settings.effective_secret_key()))
+            runtime.configure(runtime_for(settings))
             await seed_demo(print)
         print(f"GraphiQL at http://{host}:{port}/graphql")
         worker_task = asyncio.create_task(worker.main())

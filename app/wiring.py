@@ -16,7 +16,7 @@ from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
 from app.settings import Settings
-from jobs.email import email_job_id
+from jobs.outbox_delivery import enqueue_deliveries
 from models.audit import DomainEvent
 from resolvers import runtime
 from resolvers.errors import RateLimited
@@ -55,6 +55,20 @@ def event_from_json(raw: str | bytes) -> DomainEvent:
     return DomainEvent(**data)
 
 
+def runtime_for(
+    settings: Settings, dispatcher: runtime.Dispatcher | None = None
+) -> runtime.Runtime:
+    """The resolvers' runtime, built from settings here only (secret, links, storage dir)."""
+    return runtime.Runtime(
+        secret_key=settings.effective_secret_key(),
+        public_base_url=settings.public_base_url.rstrip("/"),
+        smtp_from=settings.smtp_from,
+        access_token_minutes=settings.access_token_minutes,
+        storage_dir=settings.storage_dir,
+        dispatcher=dispatcher or runtime.NullDispatcher(),
+    )
+
+
 def queue_name(settings: Settings) -> str:
     return f"{settings.redis_namespace}:queue"
 
@@ -64,7 +78,7 @@ def events_channel(namespace: str) -> str:
 
 
 class RedisDispatcher:
-    """After commit: enqueue emails to arq (job id ``email:{id}``) and publish events."""
+    """After commit: enqueue emails to arq and publish events."""
 
     def __init__(self, pool: ArqRedis, namespace: str) -> None:
         self.pool = pool
@@ -72,13 +86,7 @@ class RedisDispatcher:
         self.channel = events_channel(namespace)
 
     async def enqueue_emails(self, email_ids: list[int]) -> None:
-        for email_id in email_ids:
-            try:
-                await self.pool.enqueue_job(
-                    "deliver_email", email_id, _job_id=email_job_id(self.namespace, email_id)
-                )
-            except Exception:  # noqa: BLE001 - the row stays QUEUED; the sweep re-enqueues it
-                log.exception("enqueue of email %s failed; the outbox sweep will retry", email_id)
+        await enqueue_deliveries(self.pool, self.namespace, email_ids)
 
     async def publish_events(self, events: list[DomainEvent]) -> None:
         try:
@@ -150,15 +158,7 @@ class Services:
     async def start(cls, settings: Settings) -> Services:
         pool = await create_pool(arq_settings(settings), default_queue_name=queue_name(settings))
         services = cls(settings, pool)
-        runtime.configure(
-            runtime.Runtime(
-                secret_key=settings.effective_secret_key(),
-                public_base_url=settings.public_base_url.rstrip("/"),
-                smtp_from=settings.smtp_from,
-                access_token_minutes=settings.access_token_minutes,
-                dispatcher=RedisDispatcher(pool, settings.redis_namespace),
-            )
-        )
+        runtime.configure(runtime_for(settings, RedisDispatcher(pool, settings.redis_namespace)))
         return services
 
     async def close(self) -> None:

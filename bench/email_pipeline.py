@@ -20,8 +20,8 @@ import aiosmtplib
 
 from app.training_grid import seed_grid
 from app.wiring import Services
+from app.worker import build_worker
 from bench.harness import machine, record, scratch_database
-from jobs.worker import build_worker
 from models.outbox import EmailStatus, OutboundEmail
 from models.sessions import SessionClient
 from resolvers.confirmation.proposals import ProposalInput, send_date_proposal
@@ -90,7 +90,7 @@ async def main(n: int) -> None:
         async with scratch_database(Path(tmp), smtp_port=smtp.port) as settings:
             ours = await pipeline(settings, smtp, n)
         # The baseline sends HTML of the size the proposals had.
-        html = smtp.received[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        html = smtp.received[0].body("html")
         smtp.handler.received.clear()
         raw = await raw_loop(smtp.port, n, html)
         smtp.stop()

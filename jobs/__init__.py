@@ -1,1 +1,7 @@
-"""arq worker: email delivery, outbox sweep, and time-driven jobs."""
+"""arq tasks, run by the worker that ``app.worker`` composes.
+
+- ``outbox_delivery``: deliver one outbox email (and its retry policy), enqueue deliveries,
+  the outbox sweep.
+- ``confirmation``: the confirmation deadline crons (expiry, reminders).
+- ``schedule``: what the worker runs — the tasks with their timeouts and tries, the crons.
+"""

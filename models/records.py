@@ -31,6 +31,7 @@ class Document(TenantModel):
     uploaded_by = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    uploaded_by_id: int | None
 
 
 class Note(TenantModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -103,7 +103,7 @@ class Scope:
         )
         return [found.get(pk) if pk is not None else None for pk in pks]
 
-    async def create(self, model: type[M], **values: object) -> M:
+    async def create(self, model: type[M], **values: Any) -> M:
         return await model.create(organization_id=self.organization_id, **values)
 
     def require_write(self) -> None:

@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -225,7 +225,9 @@ def _many(
 
         async def load(groups: list[tuple[K, ...]]) -> list[list[V]]:
             keys = list(dict.fromkeys(key for group in groups for key in group))
-            found = dict(zip(keys, await load_keys(keys), strict=True)) if keys else {}
+            # This module's batch functions return values, never per-key exceptions.
+            values = cast("Sequence[V]", await load_keys(keys)) if keys else []
+            found = dict(zip(keys, values, strict=True))
             return [[found[key] for key in group] for group in groups]
 
         return DataLoader(load_fn=load, cache=False)

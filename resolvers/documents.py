@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path, PurePath
 
 from models.records import Document
 from resolvers.audit import log_action
 from resolvers.context import Scope
 from resolvers.errors import ValidationFailed
-from resolvers.runtime import atomic
+from resolvers.runtime import atomic, current
 
 RECORD_TYPE = "document"
 CHUNK_BYTES = 64 * 1024
@@ -92,10 +92,10 @@ async def upload_document(
     filename: str | None,
     content_type: str | None,
     read: ReadChunk,
-    storage_dir: Path,
     max_bytes: int,
 ) -> Document:
     scope.require_write()
+    storage_dir = current().storage_dir
     name = clean_filename(filename)
     kind = check_type(name, content_type)
     await asyncio.to_thread(storage_dir.mkdir, parents=True, exist_ok=True)
@@ -123,3 +123,14 @@ async def upload_document(
         await asyncio.to_thread(target.unlink, missing_ok=True)
         raise
     return document
+
+
+async def with_contents(scope: Scope, ids: Sequence[int]) -> list[tuple[Document, bytes]]:
+    """This organisation's documents among ``ids`` (by id; others skipped) with their
+    stored bytes, read off the event loop."""
+    storage_dir = current().storage_dir
+    found = await scope.query(Document).filter(id__in=list(ids)).order_by("id")
+    contents = [
+        await asyncio.to_thread((storage_dir / doc.storage_name).read_bytes) for doc in found
+    ]
+    return list(zip(found, contents, strict=True))

@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 from typing import cast
 
+from email_validator import EmailNotValidError, validate_email
 from tortoise.expressions import F, Q
 
 from models.outbox import EmailStatus, OutboundEmail
@@ -37,18 +38,28 @@ def clean_addresses(values: Iterable[str], field: str) -> list[str]:
     for raw in values:
         clean_header(raw, field)
         for _, address in getaddresses([raw]):
-            if not _is_address(address):
+            valid = _valid_address(address)
+            if valid is None:
                 raise ValidationFailed(
                     f"{field}: '{raw}' is not a valid email address", field=field
                 )
-            if address.lower() not in (a.lower() for a in cleaned):
-                cleaned.append(address)
+            if valid.lower() not in (a.lower() for a in cleaned):
+                cleaned.append(valid)
     return cleaned
 
 
-def _is_address(address: str) -> bool:
-    local, at, domain = address.rpartition("@")
-    return bool(at and local and "." in domain and " " not in address and parseaddr(address)[1])
+def _valid_address(address: str) -> str | None:
+    """The address in the form SMTP takes (an internationalised domain in ASCII, so any
+    server accepts it; a non-ASCII local part needs a server with SMTPUTF8), or None.
+
+    Syntax only: no DNS. ``test_environment`` keeps ``.test`` addresses (demo data,
+    tests) accepted as before; other special-use domains (localhost, invalid…) are refused.
+    """
+    try:
+        valid = validate_email(address, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return None
+    return valid.ascii_email or valid.normalized
 
 
 def new_message_id() -> str:

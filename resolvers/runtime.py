@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from tortoise.transactions import in_transaction
@@ -45,6 +46,7 @@ class Runtime:
     public_base_url: str = "http://127.0.0.1:8000"
     smtp_from: str = "Trainhub <no-reply@trainhub.localhost>"
     access_token_minutes: int = 720
+    storage_dir: Path = Path("var/storage")  # where documents' files are kept
     dispatcher: Dispatcher = field(default_factory=NullDispatcher)
     clock: Callable[[], datetime] = utc_now
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import strawberry
-from graphql import DocumentNode
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -69,64 +69,28 @@ class SchemaLimits:
     fast_execution: bool = True  # schema/execution.py; off only to compare against it
 
 
-class CheckedDocuments:
-    """Query texts that passed parsing and every validation rule of one schema (its
-    depth, alias and token limits included), with their parsed documents: a query seen
-    before is neither parsed nor validated again. Only valid documents are kept, at most
-    ``size`` of them (least recently used dropped), so junk queries cannot fill it."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
-
-    def get(self, query: str | None) -> DocumentNode | None:
-        document = self._documents.get(query) if query else None
-        if document is not None:
-            self._documents.move_to_end(query)  # type: ignore[arg-type]
-        return document
-
-    def add(self, query: str, document: DocumentNode) -> None:
-        self._documents[query] = document
-        if len(self._documents) > self.size:
-            self._documents.popitem(last=False)
-
-
-class SkipCheckedDocuments(SchemaExtension):
-    """Reuses a document's earlier verdict; a new one goes through the usual parsing
-    and validation (limiters included) and is remembered only if it passed them all."""
-
-    def __init__(self, checked: CheckedDocuments) -> None:
-        self.checked = checked
-        self.known = False
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is None:
-            document = self.checked.get(context.query)
-            if document is not None:
-                context.graphql_document, self.known = document, True
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        if self.known:
-            context.pre_execution_errors = []  # strawberry then skips its validation
-        yield
-        if not self.known and context.pre_execution_errors == [] and context.query:
-            self.checked.add(context.query, context.graphql_document)  # type: ignore[arg-type]
+# Documents whose parse and validation verdicts are kept (strawberry's LRU caches).
+DOCUMENTS_CACHED = 256
 
 
 def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
-    checked = CheckedDocuments()
+    # The rule classes are made once per schema, not once per request as the limiter
+    # extensions would: the validation cache is keyed on them, so it hits.
+    rules: list[type[ASTValidationRule]] = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
+    if limits.production:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: SkipCheckedDocuments(checked),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        # A document over the token limit fails parsing, which the cache never keeps.
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: ParserCache(maxsize=DOCUMENTS_CACHED),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
     ]
     if limits.production:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     # Last: its exit runs first, so masking sees a typed user error.
     extensions.append(TypedInputErrors)
     return strawberry.Schema(

@@ -72,7 +72,6 @@ class Mutation:
             filename=upload.filename,
             content_type=upload.content_type,
             read=upload.read,
-            storage_dir=settings.storage_dir,
             max_bytes=settings.upload_max_bytes,
         )
         return Document.from_row(row)

@@ -82,7 +82,7 @@ def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
 def _find_reader(parent_type: GraphQLObjectType, field: GraphQLField) -> Reader | None:
     if field.args:
         return None
-    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    definition: Any = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if getattr(field.resolve, "_is_default", False):  # strawberry's bare attribute read
         if getattr(definition, "default_resolver", None) is getattr:
             return attrgetter(definition.python_name)  # what it calls, minus two frames
@@ -265,7 +265,8 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         def complete_object(source: Any) -> Any:
             if is_type_of is not None:
-                if not is_type_of(source, None):
+                # strawberry's generated is_type_of never reads info (none of ours is custom)
+                if not is_type_of(source, None):  # type: ignore[arg-type]
                     return _GIVE_UP
             elif is_awaitable(source):
                 return _GIVE_UP

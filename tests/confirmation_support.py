@@ -148,14 +148,14 @@ def proposal_input(deadline_days: int = 5, **extra: Any) -> dict[str, Any]:
 
 def link_of(received: Received) -> str:
     """The response-page link of an email, read from its plain-text part."""
-    text = received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = received.body("plain")
     found = LINK.search(text)
     assert found, text
     return found.group(0)
 
 
 def html_of(received: Received) -> str:
-    return received.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    return received.body("html")
 
 
 def shown(response: Any) -> str:

@@ -26,7 +26,7 @@ from app.asgi import create_app
 from app.db import config_for, run_migrations
 from app.embedded import EmbeddedRedis
 from app.settings import Settings
-from jobs.worker import build_worker
+from app.worker import build_worker
 from models.core import ApiScope, Organization, Role, User
 from resolvers import runtime
 from resolvers.auth import issue_access_token

@@ -26,6 +26,12 @@ class Received:
     message: EmailMessage
     peer: tuple[str, int]  # the client's address: one per SMTP connection
 
+    def body(self, subtype: str) -> str:
+        """The text of the message's ``plain`` or ``html`` part (which must be there)."""
+        part = self.message.get_body((subtype,))
+        assert part is not None, f"no {subtype} part"
+        return str(part.get_content())
+
 
 @dataclass
 class ScriptedHandler:

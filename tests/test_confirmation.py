@@ -91,7 +91,7 @@ async def test_accept_story(
     mail = smtp.received[0]
     assert mail.rcpt_tos == ["claire.dupont@acme.test"]
     assert "Sécurité incendie" in mail.message["Subject"]
-    text = mail.message.get_body(("plain",)).get_content()
+    text = mail.body("plain")
     assert fr(sc.slots[0].date) in text and "09:00 - 17:30" in text and "Lyon" in text
     url = path_of(link_of(mail))
 

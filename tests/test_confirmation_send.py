@@ -69,7 +69,7 @@ async def test_preview_is_exactly_what_is_sent_and_writes_nothing(
     gql: GraphQLClient, tenant: Tenant, smtp: SmtpServer, run_worker: Any
 ) -> None:
     sc = await add_session_client(tenant)
-    extra = {
+    extra: dict[str, Any] = {
         "cc": ["Manager <boss@acme.test>"],
         "bcc": ["archive@org-a.test"],
         "message": "Merci de confirmer.\n<b>Parking</b> sur place.",
@@ -97,7 +97,7 @@ async def test_preview_is_exactly_what_is_sent_and_writes_nothing(
     ]
     assert mail.message["Bcc"] is None and mail.message["Cc"] == "boss@acme.test"
     assert mail.message["Subject"] == preview["subject"]
-    sent_text = mail.message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    sent_text = mail.body("plain").replace("\r\n", "\n")
     token_link = link_of(mail)
     # Same body, the real link in place of the preview's placeholder.
     token = token_link.rsplit("/", 1)[1]
@@ -116,7 +116,7 @@ async def test_custom_subject_to_and_english(
     await run_worker()
     [mail] = smtp.received
     assert mail.rcpt_tos == ["other@acme.test"]
-    assert "Please answer by" in mail.message.get_body(("plain",)).get_content()
+    assert "Please answer by" in mail.body("plain")
 
 
 @pytest.mark.parametrize(

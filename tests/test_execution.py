@@ -96,7 +96,7 @@ def make_items() -> list[Any]:
     tags = [Tag(name="a", color=Color.RED, weight=1.5), Tag(name="b", color=Color.BLUE)]
     items: list[Any] = [
         Item(
-            id=str(i),
+            id=strawberry.ID(str(i)),
             title=f"t{i}",
             maybe_title=None if i % 2 else "m",
             tags=tags,

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import websockets
 from strawberry import relay
+from websockets.typing import Subprotocol
 
 from app.asgi import create_app
 from app.settings import Settings
@@ -22,6 +23,7 @@ from schema import printed_schema
 from tests.conftest import GraphQLClient, LiveServer, Tenant, error_codes
 
 ROOT = Path(__file__).resolve().parent.parent
+TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 
 
 def test_committed_schema_is_current() -> None:
@@ -134,7 +136,7 @@ async def test_unexpected_error_is_masked_in_production(
 async def test_legacy_graphql_ws_protocol_is_refused(live_server: LiveServer) -> None:
     async with websockets.connect(
         f"{live_server.ws_url}/graphql",
-        subprotocols=["graphql-ws"],  # type: ignore[list-item]
+        subprotocols=[Subprotocol("graphql-ws")],
     ) as ws:
         assert ws.subprotocol is None
         with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -186,8 +188,8 @@ async def test_events_replay_then_live_without_gap_or_duplicate(
     await _emit(other_tenant, 2)  # never visible to tenant A
     key = await tenant.api_key(ApiScope.SUBSCRIBE)
     async with websockets.connect(
-        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as ws:  # type: ignore[list-item]
+        f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
+    ) as ws:
         await _subscribe(ws, key, EVENTS, {"after": str(first[0])})
         replayed = [await _next(ws) for _ in range(2)]
         assert [int(e["id"]) for e in replayed] == first[1:]
@@ -203,8 +205,8 @@ async def test_subscription_needs_the_subscribe_scope(
 ) -> None:
     key = await tenant.api_key(ApiScope.READ)
     async with websockets.connect(
-        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as ws:  # type: ignore[list-item]
+        f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
+    ) as ws:
         await _subscribe(ws, key, EVENTS, {})
         message = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert message["type"] == "error" or message["payload"]["errors"]
@@ -215,8 +217,8 @@ async def test_websocket_without_valid_credentials_is_rejected(
     live_server: LiveServer, tenant: Tenant
 ) -> None:
     async with websockets.connect(
-        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as ws:  # type: ignore[list-item]
+        f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
+    ) as ws:
         await ws.send(
             json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
         )
@@ -233,8 +235,8 @@ async def test_event_committed_after_a_later_one_is_still_delivered(
     after a quick one's higher id. Both reach the subscriber, each once."""
     key = await tenant.api_key(ApiScope.SUBSCRIBE)
     async with websockets.connect(
-        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as ws:  # type: ignore[list-item]
+        f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
+    ) as ws:
         await _subscribe(ws, key, EVENTS, {})
         await asyncio.sleep(0.2)  # subscription registered
         inserted, release = asyncio.Event(), asyncio.Event()
@@ -267,8 +269,8 @@ async def test_confirmation_changed_streams_one_sessions_changes(
     session_gid = relay.to_base64("Session", watched.session.id)
     query = "subscription($s: ID) { confirmationChanged(sessionId: $s) { type recordId payload } }"
     async with websockets.connect(
-        f"{live_server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as ws:  # type: ignore[list-item]
+        f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
+    ) as ws:
         await _subscribe(ws, tenant.staff.token, query, {"s": session_gid})
         await asyncio.sleep(0.2)
         for sc in (other, watched):

@@ -207,14 +207,16 @@ async def test_lead_changed_subscription_replays_then_streams_one_lead(
     )
     try:
         replayed = await asyncio.wait_for(anext(stream), 5)
-        assert replayed.data["leadChanged"]["type"] == "lead.created"
+        assert replayed.data is not None and replayed.data["leadChanged"]["type"] == "lead.created"
         for target in (other, lead):
             await gql.ok(
                 UPDATE_FIELD,
                 {"id": target["id"], "v": 1, "f": "lastName", "x": "Changed"},
                 as_=tenant.staff,
             )
-        live = (await asyncio.wait_for(anext(stream), 5)).data["leadChanged"]
+        changed = await asyncio.wait_for(anext(stream), 5)
+        assert changed.data is not None
+        live = changed.data["leadChanged"]
         assert live["type"] == "lead.updated" and live["payload"]["fields"] == ["last_name"]
         assert live["recordId"] == relay.GlobalID.from_id(lead["id"]).node_id
     finally:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from app.worker import retry_policy
+from jobs.outbox_delivery import RetryPolicy, requeue_stuck_emails
 from models.audit import DomainEvent
 from models.outbox import EmailStatus, OutboundEmail
 from models.records import Document, RecordLink
@@ -76,8 +78,8 @@ async def test_delivers_with_cc_bcc_and_attachments(
     assert message["To"] == "alice@client.test" and message["Cc"] == "manager@client.test"
     assert message["Bcc"] is None  # blind copy: envelope only
     assert message["Message-ID"] == email.message_id
-    assert message.get_body(("plain",)).get_content().strip() == "Bonjour Alice"
-    assert "<b>Alice</b>" in message.get_body(("html",)).get_content()
+    assert received.body("plain").strip() == "Bonjour Alice"
+    assert "<b>Alice</b>" in received.body("html")
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "programme.pdf"
     assert attachment.get_content() == b"%PDF-1.4 programme"
@@ -153,7 +155,9 @@ async def test_server_down_is_retried_and_delivered_when_it_is_back(
     try:
         email = await _queue(tenant.staff.scope)
         worker_task = asyncio.create_task(run_worker())
-        while (await _status(email)).attempts < 2:  # failed at least twice against a closed port
+        # Failed at least twice against a closed port (attempts counts claims, so a
+        # second attempt may still be under way when it reads 2: wait for its failure).
+        while (await _event_statuses(email)).count("QUEUED") < 2:
             await asyncio.sleep(0.02)
         assert (await _status(email)).status in (EmailStatus.QUEUED, EmailStatus.SENDING)
         smtp.start()
@@ -176,6 +180,14 @@ async def test_gives_up_after_bounded_attempts(
     assert row.status == EmailStatus.FAILED
     assert row.attempts == settings.email_max_attempts
     assert row.last_error.startswith(f"gave up after {settings.email_max_attempts} attempts")
+
+
+def test_retry_delays_double_up_to_an_hour_then_the_policy_gives_up() -> None:
+    policy = RetryPolicy(max_attempts=12, first_delay_seconds=5)
+    delays = [policy.retry_delay(attempts) for attempts in range(1, 13)]
+    assert delays[:4] == [5, 10, 20, 40] and delays[9:11] == [2560, 3600]
+    assert delays[-1] is None  # the 12th attempt failed: FAILED, no retry
+    assert policy.arq_max_tries > policy.max_attempts  # arq never stops a job first
 
 
 async def test_failed_email_can_be_retried_by_mutation(
@@ -240,6 +252,51 @@ async def test_header_injection_and_bad_addresses_are_refused(
     assert await OutboundEmail.all().count() == 0
 
 
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("Alice Martin <alice@client.test>", "alice@client.test"),
+        ("Alice@Client.TEST", "Alice@client.test"),  # a domain is case-insensitive
+        ("o'brien+formation@sub.client.test", "o'brien+formation@sub.client.test"),
+        ("jean@bücher.example", "jean@xn--bcher-kva.example"),  # IDN: ASCII for any server
+        ("Élodie <élodie@exemple.fr>", "élodie@exemple.fr"),  # needs SMTPUTF8 to deliver
+    ],
+)
+async def test_good_addresses_are_kept_in_the_form_smtp_takes(
+    tenant: Tenant, given: str, kept: str
+) -> None:
+    email = await _queue(tenant.staff.scope, cc=[given])
+    assert (await _status(email)).cc == [kept]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "alice..martin@client.test",
+        "alice@localhost",
+        "alice@client",
+        "alice@-client.test",
+        "@client.test",
+        "alice martin@client.test",
+        "alice@client.test, not-an-address",
+    ],
+)
+async def test_bad_addresses_are_refused_with_the_field(tenant: Tenant, address: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await _queue(tenant.staff.scope, cc=[address])
+    assert refused.value.code == "VALIDATION_ERROR" and refused.value.field == "cc"
+    assert await OutboundEmail.all().count() == 0
+
+
+async def test_internationalised_domain_is_delivered_in_ascii(
+    tenant: Tenant, smtp: SmtpServer, run_worker: Any
+) -> None:
+    email = await _queue(tenant.staff.scope, to=["Jean <jean@bücher.example>"])
+    await run_worker()
+    assert (await _status(email)).status == EmailStatus.SENT
+    assert smtp.received[0].rcpt_tos == ["jean@xn--bcher-kva.example"]
+
+
 async def test_sweep_requeues_emails_whose_enqueue_was_lost(
     tenant: Tenant, smtp: SmtpServer, run_worker: Any, app: Any
 ) -> None:
@@ -252,13 +309,14 @@ async def test_sweep_requeues_emails_whose_enqueue_was_lost(
     await run_worker()
     assert (await _status(email)).status == EmailStatus.QUEUED  # nothing told the worker
 
-    from jobs.email import requeue_stuck_emails
-
     real_now = runtime.current().clock
     runtime.current().clock = lambda: real_now() + timedelta(minutes=2)
     services = app.state.services
-    namespace = services.settings.redis_namespace
-    ctx = {"redis": services.pool, "queue_name": f"{namespace}:queue", "namespace": namespace}
+    ctx = {
+        "redis": services.pool,
+        "namespace": services.settings.redis_namespace,
+        "retry_policy": retry_policy(services.settings),
+    }
     count = await requeue_stuck_emails(ctx)
     assert count == 1
     await run_worker()

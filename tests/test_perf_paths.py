@@ -1,5 +1,5 @@
 """The shortcuts of the nested query's hot path (SPEC §12) keep their guarantees: a
-remembered document still passes every limit, records read without Tortoise's
+cached document still meets every limit, records read without Tortoise's
 conversion equal the ones ``values_list`` gives, orjson answers what json would."""
 
 from __future__ import annotations
@@ -8,79 +8,62 @@ import json
 from datetime import time
 from typing import Any
 
-import strawberry
-from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import parser_cache, validation_cache
 
 from app.asgi import TrainhubGraphQL
 from app.training_grid import seed_grid
 from models.sessions import Client, Contact, SessionClient, SessionSlot
 from resolvers import dataloaders
 from resolvers.dataloaders import ClientRecord, ContactRecord, EnrolmentRecord, SlotRecord
-from schema import CheckedDocuments, SkipCheckedDocuments
+from schema import DOCUMENTS_CACHED, SchemaLimits, build_schema
 from tests.conftest import Tenant
 from tests.test_sessions_query import START
 
-
-@strawberry.type
-class Node:
-    name: str
-
-    @strawberry.field
-    def child(self) -> Node:
-        return Node(name=self.name + "+")
-
-
-@strawberry.type
-class Query:
-    @strawberry.field
-    def root(self) -> Node:
-        return Node(name="r")
+STRICT = SchemaLimits(max_depth=3, max_tokens=40, max_aliases=2)
+SHALLOW = "{ __typename }"
+THREE_ALIASES = "{ a: __typename b: __typename c: __typename }"
+REJECTED = {
+    "depth": "{ sessions { edges { node { clients { edges { cursor } } } } } }",
+    "tokens": "{ " + " ".join("__typename" for _ in range(50)) + " }",
+    "aliases": THREE_ALIASES,
+    "unknown field": "{ nope }",
+}
 
 
-def _schema(checked: CheckedDocuments) -> strawberry.Schema:
-    return strawberry.Schema(
-        Query,
-        extensions=[
-            lambda: SkipCheckedDocuments(checked),
-            lambda: QueryDepthLimiter(max_depth=3),
-            lambda: MaxTokensLimiter(max_token_count=40),
-        ],
-    )
+def _cache_hits() -> tuple[int, int]:
+    # strawberry's module-level caches behind ParserCache / ValidationCache: lru_cache
+    # wrappers, which strawberry types as plain callables.
+    parsed: Any = parser_cache._get_parse_cache(DOCUMENTS_CACHED)
+    validated: Any = validation_cache._get_validate_cache(DOCUMENTS_CACHED)
+    return parsed.cache_info().hits, validated.cache_info().hits
 
 
-async def test_only_documents_that_passed_every_check_are_remembered() -> None:
-    checked = CheckedDocuments()
-    schema = _schema(checked)
-    shallow, deep = "{ root { child { name } } }", "{ root { child { child { child { name } } } } }"
-    too_long = "{ " + " ".join(f"a{i}: root {{ name }}" for i in range(10)) + " }"
-    invalid = "{ root { nope } }"
-    for _ in range(2):
-        assert (await schema.execute(shallow)).data == {"root": {"child": {"name": "r+"}}}
-        for rejected in (deep, too_long, invalid):
-            result = await schema.execute(rejected)
-            assert result.data is None and result.errors, rejected
-    assert checked.get(shallow) is not None
-    assert all(checked.get(q) is None for q in (deep, too_long, invalid))
+async def test_cached_documents_still_meet_every_limit() -> None:
+    schema = build_schema(STRICT)
+    for _ in range(3):  # the first time checked, then from the caches
+        assert (await schema.execute(SHALLOW)).data == {"__typename": "Query"}
+        for limit, document in REJECTED.items():
+            result = await schema.execute(document)
+            assert result.data is None and result.errors, limit
 
 
-async def test_a_remembered_document_is_not_parsed_again() -> None:
-    checked = CheckedDocuments()
-    schema = _schema(checked)
-    query = "{ root { name } }"
+async def test_the_caches_keep_each_schemas_own_verdict() -> None:
+    """The caches are shared by every schema: a document refused by one schema's limits
+    is not let through by another's verdict, nor the other way round."""
+    strict, lax = build_schema(STRICT), build_schema()
+    for schema, answered in [(strict, False), (lax, True), (strict, False), (lax, True)]:
+        result = await schema.execute(THREE_ALIASES)
+        assert (result.errors is None) is answered
+
+
+async def test_a_repeated_document_is_neither_parsed_nor_validated_again() -> None:
+    schema = build_schema()
+    query = "{ first: __typename }"
     await schema.execute(query)
-    document = checked.get(query)
+    parsed, validated = _cache_hits()
     result = await schema.execute(query)
-    assert result.data == {"root": {"name": "r"}} and checked.get(query) is document
-
-
-def test_the_document_cache_is_bounded() -> None:
-    checked = CheckedDocuments(size=2)
-    documents: dict[str, Any] = {q: object() for q in ("{ a }", "{ b }", "{ c }")}
-    for query, document in documents.items():
-        checked.add(query, document)
-        checked.get("{ a }")  # used: kept
-    assert checked.get("{ a }") is documents["{ a }"]
-    assert checked.get("{ b }") is None and checked.get("{ c }") is documents["{ c }"]
+    assert result.data == {"first": "Query"}
+    assert _cache_hits() == (parsed + 1, validated + 1)
 
 
 def _wall(value: Any) -> Any:
@@ -112,7 +95,7 @@ async def test_records_equal_what_values_list_gives(tenant: Tenant, other_tenant
     ):
         query = scope.query(model).order_by("id")
         expected = [record._make(row) for row in await query.values_list(*record._fields)]
-        every_id = await model.all().values_list("id", flat=True)  # the other tenant's too
+        every_id: list[int] = await model.all().values_list("id", flat=True)  # type: ignore[assignment]  # Tortoise types flat values as tuples
         read = await dataloaders._records_in(scope, model, record, "id", every_id, ("id",))
         assert len(read) == len(expected) > 0 and len(every_id) > len(read)
         assert [tuple(map(_wall, r)) for r in read] == [tuple(map(_wall, r)) for r in expected]
@@ -122,7 +105,7 @@ async def test_records_equal_what_values_list_gives(tenant: Tenant, other_tenant
 
 
 def test_json_encoding_answers_what_json_would() -> None:
-    view = TrainhubGraphQL({}, schema=strawberry.Schema(Query))
+    view = TrainhubGraphQL({}, schema=build_schema())
     data = {"data": {"é": ["x", 1, 2.5, True, None]}, "errors": [{"message": "m"}]}
     encoded = view.encode_json(data)
     assert isinstance(encoded, str) and json.loads(encoded) == data

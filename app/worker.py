@@ -1,21 +1,20 @@
-"""arq WorkerSettings for ``trainhub worker`` (and the in-process worker of ``trainhub dev``)."""
+"""The arq worker of ``trainhub worker`` (and the in-process worker of ``trainhub dev``):
+the tasks and crons of ``jobs.schedule`` composed with settings, Redis and the database.
+
+``arq app.worker.WorkerSettings`` works too (e.g. ``arq --check`` as a health check).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from arq import cron
-from arq.worker import Worker, func
+from arq.worker import Worker
 
+from app.db import close_db, init_db
 from app.settings import Settings, get_settings
-from jobs.confirmation import expire_overdue_proposals, send_proposal_reminders
-from jobs.email import (
-    EMAIL_JOB_TIMEOUT_SECONDS,
-    SmtpConfig,
-    SmtpPool,
-    deliver_email,
-    requeue_stuck_emails,
-)
+from app.wiring import Services, arq_settings, queue_name
+from jobs import schedule
+from jobs.outbox_delivery import RetryPolicy, SmtpConfig, SmtpPool
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -26,45 +25,26 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         password=settings.smtp_password,
         starttls=settings.smtp_starttls,
         timeout=settings.smtp_timeout_seconds,
-        max_attempts=settings.email_max_attempts,
-        retry_base_seconds=settings.email_retry_base_seconds,
-        storage_dir=settings.storage_dir,
     )
 
 
-def functions(settings: Settings) -> list[Any]:
-    return [
-        # keep_result=0: a finished job must not stop the sweep from enqueueing its id again.
-        func(
-            deliver_email,
-            timeout=EMAIL_JOB_TIMEOUT_SECONDS,
-            max_tries=settings.email_max_attempts + 1,
-            keep_result=0,
-        ),
-    ]
-
-
-def cron_jobs() -> list[Any]:
-    return [
-        cron(requeue_stuck_emails, second=30, run_at_startup=True, timeout=60),
-        # Every minute: an expiry is at most a minute late (SPEC §5).
-        cron(expire_overdue_proposals, second=5, run_at_startup=True, timeout=120),
-        cron(send_proposal_reminders, minute=set(range(0, 60, 5)), second=15, timeout=300),
-    ]
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.email_max_attempts,
+        first_delay_seconds=settings.email_retry_base_seconds,
+    )
 
 
 def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, Any]:
     """arq Worker options. ``manage_db=False`` when Tortoise and the runtime are already
     set up by the hosting process (the dev runner, tests)."""
-    from app.db import close_db, init_db
-    from app.wiring import Services, arq_settings, queue_name
-
+    policy = retry_policy(settings)
     state: dict[str, Any] = {}
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["smtp"] = smtp_config(settings)
-        ctx["smtp_pool"] = SmtpPool(ctx["smtp"])
-        ctx["queue_name"] = queue_name(settings)
+        # The context the tasks read (see jobs.outbox_delivery).
+        ctx["smtp_pool"] = SmtpPool(smtp_config(settings))
+        ctx["retry_policy"] = policy
         ctx["namespace"] = settings.redis_namespace
         if manage_db:
             await init_db(settings)
@@ -77,8 +57,8 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
             await close_db()
 
     return {
-        "functions": functions(settings),
-        "cron_jobs": cron_jobs(),
+        "functions": schedule.tasks(policy),
+        "cron_jobs": schedule.crons(),
         "redis_settings": arq_settings(settings),
         "queue_name": queue_name(settings),
         "on_startup": startup,
@@ -95,8 +75,7 @@ def build_worker(settings: Settings, *, manage_db: bool = True, **overrides: Any
 
 
 def __getattr__(name: str) -> Any:
-    # ``arq jobs.worker.WorkerSettings`` works too; built on access so importing this
-    # module does not read the environment.
+    # ``WorkerSettings`` is built on access, so importing this module reads no environment.
     if name == "WorkerSettings":
         return type("WorkerSettings", (), worker_options(get_settings()))
     raise AttributeError(name)

@@ -1,0 +1,33 @@
+"""What the worker runs: tasks enqueued on demand and crons, with their time limits and
+tries. ``app.worker`` reads these into arq's worker settings."""
+
+from __future__ import annotations
+
+from arq import cron
+from arq.cron import CronJob
+from arq.worker import Function, func
+
+from jobs.confirmation import expire_overdue_proposals, send_proposal_reminders
+from jobs.outbox_delivery import RetryPolicy, deliver_email, requeue_stuck_emails
+
+
+def tasks(policy: RetryPolicy) -> list[Function]:
+    return [
+        # keep_result=0: a finished job must not stop the sweep from enqueueing its id again.
+        func(
+            deliver_email,
+            timeout=policy.job_timeout_seconds,
+            max_tries=policy.arq_max_tries,
+            keep_result=0,
+        ),
+    ]
+
+
+def crons() -> list[CronJob]:
+    """New objects for each worker: arq keeps each cron's next run time on it."""
+    return [
+        cron(requeue_stuck_emails, second=30, run_at_startup=True, timeout=60),
+        # Every minute: an expiry is at most a minute late (SPEC §5).
+        cron(expire_overdue_proposals, second=5, run_at_startup=True, timeout=120),
+        cron(send_proposal_reminders, minute=set(range(0, 60, 5)), second=15, timeout=300),
+    ]
