@@ -1,7 +1,7 @@
 """Localised labels shown to users (SPEC §5): French by default, English on request.
 
-The sessions list and the confirmation domain both format states through here, so a
-label reads the same wherever it appears.
+Every domain formats its values through here (sessions, confirmation, leads), so a label
+reads the same in the API, the emails, exports and prints.
 """
 
 from __future__ import annotations
@@ -77,6 +77,21 @@ CONFIRMATION_STATE: dict[str, dict[ConfirmationState, str]] = {
     },
 }
 
+# Lead status, waiting-list status and duplicate reasons (SPEC §7), by enum value.
+LEAD_VALUES: dict[str, tuple[str, str]] = {
+    "NEW": ("Nouveau", "New"),
+    "ASSIGNED": ("Assigné", "Assigned"),
+    "IN_PROCESS": ("En cours de traitement", "In process"),
+    "CONVERTED": ("Converti", "Converted"),
+    "RECYCLED": ("Recyclé", "Recycled"),
+    "DEAD": ("Perdu", "Dead"),
+    "PENDING": ("En attente", "Pending"),
+    "REMOVED": ("Supprimé", "Removed"),
+    "SAME_EMAIL": ("Même adresse courriel", "Same email address"),
+    "SAME_NAME_AND_PHONE": ("Même nom et même téléphone", "Same name and phone"),
+    "SAME_NAME_AND_ACCOUNT": ("Même nom et même compte", "Same name and account"),
+}
+
 DATE_FORMAT = {"fr": "%d/%m/%Y", "en": "%Y-%m-%d"}
 
 
@@ -134,3 +149,9 @@ def confirmation_state(
 def needs_dates(state: ConfirmationState) -> bool:
     """Whether the label of ``state`` shows dates (and so the organisation's time zone)."""
     return "{" in CONFIRMATION_STATE[DEFAULT_LOCALE][state]
+
+
+def lead_value(value: str, locale: str | None) -> str:
+    """A lead status, waiting-list status or duplicate reason (by its enum value)."""
+    french, english = LEAD_VALUES[value]
+    return english if locale_of(locale) == "en" else french

@@ -5,7 +5,7 @@ confirmation summary is recomputed in the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from models.sessions import ConfirmationState, ConfirmationSummary, SessionClient, TrainingSession
 from resolvers.audit import record_action, record_changes
@@ -43,7 +43,7 @@ async def refresh_summary(scope: Scope, session_id: int) -> ConfirmationSummary 
         .filter(session_id=session_id)
         .values_list("confirmation_state", flat=True)
     )
-    summary = summarize(ConfirmationState(s) for s in states)
+    summary = summarize(ConfirmationState(s) for s in cast(list[str], states))
     await scope.query(TrainingSession).filter(id=session_id).update(confirmation_summary=summary)
     return summary
 

@@ -121,12 +121,17 @@ def _strictly_after(columns: Iterable[str], lead: Lead) -> Q:
     for column in columns:
         value = getattr(lead, column)
         if value is not None:
-            greater = Q(**{f"{column}__gt": value})
+            greater = _where({f"{column}__gt": value})
             if column in NULLABLE_COLUMNS:
-                greater |= Q(**{f"{column}__isnull": True})
+                greater |= _where({f"{column}__isnull": True})
             clauses.append(Q(*equal, greater))
-        equal.append(Q(**{f"{column}__isnull": True} if value is None else {column: value}))
+        equal.append(_where({f"{column}__isnull": True} if value is None else {column: value}))
     return Q(*clauses, join_type=Q.OR)
+
+
+def _where(lookup: dict[str, Any]) -> Q:
+    """A Q of one computed lookup (typed: ``Q(**{...})`` would also match ``join_type``)."""
+    return Q(**lookup)
 
 
 def _strictly_before(columns: Iterable[str], lead: Lead) -> Q:
@@ -134,9 +139,9 @@ def _strictly_before(columns: Iterable[str], lead: Lead) -> Q:
     equal: list[Q] = []
     for column in columns:
         value = getattr(lead, column)
-        less = Q(**{f"{column}__isnull": False}) if value is None else Q(**{f"{column}__lt": value})
+        less = _where({f"{column}__isnull": False} if value is None else {f"{column}__lt": value})
         clauses.append(Q(*equal, less))
-        equal.append(Q(**{f"{column}__isnull": True} if value is None else {column: value}))
+        equal.append(_where({f"{column}__isnull": True} if value is None else {column: value}))
     return Q(*clauses, join_type=Q.OR)
 
 

@@ -150,7 +150,7 @@ def _event(kind: WaitlistEventType, values: Mapping[str, Any]) -> WaitlistEvent:
 
 def _event_type(data: Mapping[str, Any]) -> WaitlistEventType:
     try:
-        return WaitlistEventType(data.get("type"))
+        return WaitlistEventType(str(data.get("type")))
     except ValueError:
         allowed = ", ".join(t.value for t in WaitlistEventType)
         raise ValidationFailed(f"type must be one of {allowed}", field="type") from None

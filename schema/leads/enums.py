@@ -6,6 +6,7 @@ import strawberry
 
 from models.leads import LeadStatus as LeadStatusModel
 from models.leads import WaitlistStatus as WaitlistStatusModel
+from resolvers import labels
 from resolvers.leads import duplicates, listing, waitlist_events
 from schema.context import Info
 
@@ -15,29 +16,14 @@ LeadSortField = strawberry.enum(listing.LeadSort, name="LeadSortField")
 DuplicateReason = strawberry.enum(duplicates.DuplicateReason, name="DuplicateReason")
 WaitlistEventType = strawberry.enum(waitlist_events.WaitlistEventType, name="WaitlistEventType")
 
-LABELS: dict[str, tuple[str, str]] = {
-    "NEW": ("Nouveau", "New"),
-    "ASSIGNED": ("Assigné", "Assigned"),
-    "IN_PROCESS": ("En cours de traitement", "In process"),
-    "CONVERTED": ("Converti", "Converted"),
-    "RECYCLED": ("Recyclé", "Recycled"),
-    "DEAD": ("Perdu", "Dead"),
-    "PENDING": ("En attente", "Pending"),
-    "REMOVED": ("Supprimé", "Removed"),
-    "SAME_EMAIL": ("Même adresse courriel", "Same email address"),
-    "SAME_NAME_AND_PHONE": ("Même nom et même téléphone", "Same name and phone"),
-    "SAME_NAME_AND_ACCOUNT": ("Même nom et même compte", "Same name and account"),
-}
-
 
 def label(info: Info, value: str) -> str:
-    french, english = LABELS[value]
-    return english if info.context.locale == "en" else french
+    return labels.lead_value(value, info.context.locale)
 
 
 @strawberry.type
 class LeadStatusValue:
-    value: LeadStatus  # type: ignore[valid-type]
+    value: LeadStatusModel = strawberry.field(graphql_type=LeadStatus)
 
     @strawberry.field
     def label(self, info: Info) -> str:
@@ -46,7 +32,7 @@ class LeadStatusValue:
 
 @strawberry.type
 class WaitlistStatusValue:
-    value: WaitlistStatus  # type: ignore[valid-type]
+    value: WaitlistStatusModel = strawberry.field(graphql_type=WaitlistStatus)
 
     @strawberry.field
     def label(self, info: Info) -> str:
@@ -55,7 +41,7 @@ class WaitlistStatusValue:
 
 @strawberry.type
 class DuplicateReasonValue:
-    value: DuplicateReason  # type: ignore[valid-type]
+    value: duplicates.DuplicateReason = strawberry.field(graphql_type=DuplicateReason)
 
     @strawberry.field
     def label(self, info: Info) -> str:
