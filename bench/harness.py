@@ -11,7 +11,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -91,10 +91,15 @@ async def reader_role(settings: Settings) -> AsyncIterator[str]:
 
 
 async def seed_sessions(
-    *, sessions: int, clients_per_session: int, contacts_per_client: int, slots_per_session: int
+    *,
+    sessions: int,
+    clients_per_session: int,
+    contacts_per_client: int,
+    slots_per_session: int,
+    start: date | None = None,
 ) -> tuple[Scope, str]:
-    """A new organisation with a STAFF user and a grid of sessions; returns the user's
-    scope and a Bearer token for it."""
+    """A new organisation with a STAFF user and a grid of sessions, the first one on
+    ``start`` (default: in 30 days); returns the user's scope and a Bearer token."""
     org = await create_organization(f"Bench Formation {uuid.uuid4().hex[:6]}")
     user = await create_user(org, f"bench-{org.id}@bench.test", "bench-password", role=Role.STAFF)
     scope = Scope(org.id, Actor(ActorKind.USER, str(user.id), user.email, role=user.role))
@@ -104,7 +109,7 @@ async def seed_sessions(
         clients_per_session=clients_per_session,
         contacts_per_client=contacts_per_client,
         slots_per_session=slots_per_session,
-        start=date(2027, 1, 4),
+        start=start or date.today() + timedelta(days=30),
         prefix=f"B{org.id}",
     )
     return scope, issue_access_token(user).token
