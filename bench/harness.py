@@ -9,12 +9,13 @@ import platform
 import secrets
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 from tortoise import Tortoise
 
 from app.db import config_for, run_migrations
@@ -27,6 +28,7 @@ from resolvers import runtime
 from resolvers.auth import issue_access_token
 from resolvers.context import Actor, ActorKind, Scope
 from resolvers.organizations import create_organization, create_user
+from tests.statements import StatementCounter
 
 PG_ADMIN_DSN = os.environ.get("TRAINHUB_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TRAINHUB_BENCH_REDIS", "redis://127.0.0.1:6379/0")
@@ -113,6 +115,17 @@ async def seed_sessions(
         prefix=f"B{org.id}",
     )
     return scope, issue_access_token(user).token
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """The SQL statements sent through Tortoise's client meanwhile (as the statement-count
+    tests count them; transaction control — BEGIN, SAVEPOINT, COMMIT — not included)."""
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        yield StatementCounter(monkeypatch).statements
+    finally:
+        monkeypatch.undo()
 
 
 def load_average() -> str:
