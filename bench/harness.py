@@ -92,6 +92,14 @@ async def reader_role(settings: Settings) -> AsyncIterator[str]:
         await server.close()
 
 
+async def staff_user() -> tuple[Scope, str]:
+    """A new organisation and a STAFF user of it: the user's scope and a Bearer token."""
+    org = await create_organization(f"Bench Formation {uuid.uuid4().hex[:6]}")
+    user = await create_user(org, f"bench-{org.id}@bench.test", "bench-password", role=Role.STAFF)
+    scope = Scope(org.id, Actor(ActorKind.USER, str(user.id), user.email, role=user.role))
+    return scope, issue_access_token(user).token
+
+
 async def seed_sessions(
     *,
     sessions: int,
@@ -100,11 +108,9 @@ async def seed_sessions(
     slots_per_session: int,
     start: date | None = None,
 ) -> tuple[Scope, str]:
-    """A new organisation with a STAFF user and a grid of sessions, the first one on
-    ``start`` (default: in 30 days); returns the user's scope and a Bearer token."""
-    org = await create_organization(f"Bench Formation {uuid.uuid4().hex[:6]}")
-    user = await create_user(org, f"bench-{org.id}@bench.test", "bench-password", role=Role.STAFF)
-    scope = Scope(org.id, Actor(ActorKind.USER, str(user.id), user.email, role=user.role))
+    """``staff_user()`` with a grid of sessions, the first one on ``start`` (default: in
+    30 days)."""
+    scope, token = await staff_user()
     await seed_grid(
         scope,
         sessions=sessions,
@@ -112,9 +118,9 @@ async def seed_sessions(
         contacts_per_client=contacts_per_client,
         slots_per_session=slots_per_session,
         start=start or date.today() + timedelta(days=30),
-        prefix=f"B{org.id}",
+        prefix=f"B{scope.organization_id}",
     )
-    return scope, issue_access_token(user).token
+    return scope, token
 
 
 @contextmanager
