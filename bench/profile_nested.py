@@ -37,6 +37,15 @@ from schema import SchemaLimits, build_schema
 from schema.context import Context
 
 SORT = "tottime"  # cProfile order of --profile
+# Phases of a request by a function or file on the stack (bench/pyspy_summary.py),
+# innermost first. Dataloader batches run as tasks of their own, outside the resolver.
+PHASES = [
+    ("dataloader batch loads (`resolvers/dataloaders.py`)", "/resolvers/dataloaders.py"),
+    ("sessions resolver: SQL, rows → nodes (`Query.sessions`)", "Query.sessions"),
+    ("execution outside the resolver: field completion (`Schema.execute`)", "Schema.execute"),
+    ("strawberry's view outside execute: request, context and auth, JSON", "GraphQL.__call__"),
+    ("ASGI app outside the view (starlette)", "RequestResponseCycle.run_asgi"),
+]
 OUT = ROOT / "bench" / "out"
 
 
@@ -100,7 +109,7 @@ async def sampled(
         f"{', --native' if native else ''})",
         f"- Stacks: `{stacks.relative_to(ROOT)}` (collapsed; open in speedscope.app)",
         "",
-        *summarise(stacks.read_text(), seconds * 200, load.requests),
+        *summarise(stacks.read_text(), seconds * 200, load.requests, PHASES),
     ]
     print("\n".join(lines))
     run.record(lines, wrk_version())

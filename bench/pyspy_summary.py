@@ -80,7 +80,46 @@ def short(function: str, path: str) -> str:
     return f"{function} ({path})"
 
 
-def summarise(text: str, possible_samples: float, requests: int, top: int = 15) -> list[str]:
+def phase_table(
+    stacks: list[tuple[list[tuple[str, str]], int]], phases: list[tuple[str, str]]
+) -> list[str]:
+    """Samples by phase: the first of ``phases`` (label, marker), innermost first, whose
+    marker is on the stack: a function name, or a path fragment when it holds a "/". The
+    garbage collector's part of each is shown apart."""
+    total = sum(count for _, count in stacks) or 1
+    rest = "elsewhere (event loop, server protocol, asyncpg decoding rows, native I/O)"
+    shares: dict[str, list[int]] = {label: [0, 0] for label, _ in [*phases, (rest, "")]}
+    for frames, count in stacks:
+        functions = {function for function, _ in frames}
+        paths = " ".join(path for _, path in frames)
+        label = next(
+            (
+                label
+                for label, marker in phases
+                if marker in (paths if "/" in marker else functions)
+            ),
+            rest,
+        )
+        shares[label][0] += count
+        shares[label][1] += count if in_gc(frames) else 0
+    return [
+        "| phase (innermost first) | share of samples | of which garbage collector |",
+        "|---|---:|---:|",
+        *(
+            f"| {label} | {100 * n / total:.1f} % | {100 * gc / total:.1f} % |"
+            for label, (n, gc) in shares.items()
+        ),
+        "",
+    ]
+
+
+def summarise(
+    text: str,
+    possible_samples: float,
+    requests: int,
+    phases: list[tuple[str, str]] | None = None,
+    top: int = 15,
+) -> list[str]:
     """Markdown lines: samples by layer of the innermost Python frame (or the garbage
     collector, seen with ``--native``), top functions by own time (C code they call
     included), by total time (counted once per sample however deep it recurses; the
@@ -111,7 +150,8 @@ def summarise(text: str, possible_samples: float, requests: int, top: int = 15) 
         f"({100 * total / possible_samples:.0f} % of the time on CPU), "
         f"{requests:,} requests",
         "",
-        "| layer (leaf frame) | share of samples |",
+        *phase_table(stacks, phases or []),
+        "| layer (innermost Python frame) | share of samples |",
         "|---|---:|",
         *(f"| {name} | {share(n)} |" for name, n in by_layer.most_common()),
         "",
