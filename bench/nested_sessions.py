@@ -38,9 +38,11 @@ from typing import Any
 
 import httpx
 
+from app.settings import Settings
 from bench.harness import Run, reader_role, scratch_database, seed_sessions
 from bench.loadgen import Load, wrk, wrk_version
 from bench.servers import (
+    Server,
     free_port,
     node_version,
     postgraphile,
@@ -267,6 +269,31 @@ def report(loads: dict[str, list[Load]], seconds: float, connections: int) -> li
     ]
 
 
+def servers_and_endpoints(
+    settings: Settings, reader_dsn: str, organization_id: int, work: Path
+) -> tuple[list[tuple[Server, int]], list[Endpoint]]:
+    """The three servers with their ports (started, maybe not listening yet) and the
+    requests each is sent."""
+    graphql, postgraphile_body = work / "graphql.json", work / "postgraphile.json"
+    graphql.write_text(json.dumps({"query": QUERY}))
+    postgraphile_body.write_text(
+        json.dumps({"query": POSTGRAPHILE_QUERY % {"org": organization_id}})
+    )
+    ports = [free_port() for _ in range(3)]
+    baseline_env = {**product_env(settings), "BENCH_DSN": settings.database_url}
+    servers = [
+        postgraphile(reader_dsn, settings.secret_key, ports[0], work),
+        uvicorn_app("bench.baseline_app:create_app", ports[1], baseline_env, work, HANDWRITTEN),
+        trainhub_serve(settings, ports[2], work),
+    ]
+    endpoints = [
+        Endpoint(POSTGRAPHILE, f"http://127.0.0.1:{ports[0]}/graphql", postgraphile_body),
+        Endpoint(HANDWRITTEN, f"http://127.0.0.1:{ports[1]}/sessions", graphql),
+        Endpoint(TRAINHUB, f"http://127.0.0.1:{ports[2]}/graphql", graphql),
+    ]
+    return list(zip(servers, ports, strict=True)), endpoints
+
+
 async def main(seconds: float, rounds: int, connections: int) -> None:
     tools = [f"Node {node_version()}", f"PostGraphile {postgraphile_version()}", wrk_version()]
     with tempfile.TemporaryDirectory() as tmp:
@@ -274,46 +301,12 @@ async def main(seconds: float, rounds: int, connections: int) -> None:
         async with scratch_database(work) as settings, reader_role(settings) as reader_dsn:
             print("seeding …", flush=True)
             scope, token = await seed_sessions(**SHAPE)
-            bodies = {
-                "graphql": json.dumps({"query": QUERY}),
-                "postgraphile": json.dumps(
-                    {"query": POSTGRAPHILE_QUERY % {"org": scope.organization_id}}
-                ),
-            }
-            for name, body in bodies.items():
-                (work / f"{name}.json").write_text(body)
-            ports = [free_port() for _ in range(3)]
-            servers = [
-                postgraphile(reader_dsn, settings.secret_key, ports[0], work),
-                uvicorn_app(
-                    "bench.baseline_app:create_app",
-                    ports[1],
-                    {**product_env(settings), "BENCH_DSN": settings.database_url},
-                    work,
-                    "hand-written",
-                ),
-                trainhub_serve(settings, ports[2], work),
-            ]
-            with running(*servers):
-                for server, port in zip(servers, ports, strict=True):
+            servers, endpoints = servers_and_endpoints(
+                settings, reader_dsn, scope.organization_id, work
+            )
+            with running(*(server for server, _ in servers)):
+                for server, port in servers:
                     server.wait_for_port(port)
-                endpoints = [
-                    Endpoint(
-                        POSTGRAPHILE,
-                        f"http://127.0.0.1:{ports[0]}/graphql",
-                        work / "postgraphile.json",
-                    ),
-                    Endpoint(
-                        HANDWRITTEN,
-                        f"http://127.0.0.1:{ports[1]}/sessions",
-                        work / "graphql.json",
-                    ),
-                    Endpoint(
-                        TRAINHUB,
-                        f"http://127.0.0.1:{ports[2]}/graphql",
-                        work / "graphql.json",
-                    ),
-                ]
                 run = Run("nested sessions query: Trainhub, PostGraphile, hand-written")
                 count = await check_same_data(endpoints, token)
                 print(f"the three endpoints answer the same {count} sessions", flush=True)
