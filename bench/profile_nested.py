@@ -84,7 +84,7 @@ async def sampled(
     settings: Settings, seconds: float, connections: int, native: bool, tmp: Path
 ) -> None:
     """py-spy on ``trainhub serve`` while wrk loads it with the nested query."""
-    spy = py_spy()
+    spy, wrk_tool = py_spy(), wrk_version()
     run = Run("nested sessions query: where Trainhub's time goes (py-spy)")
     _, token = await seed_sessions(**SHAPE)
     body = tmp / "query.json"
@@ -112,7 +112,7 @@ async def sampled(
         *summarise(stacks.read_text(), seconds * 200, load.requests, PHASES),
     ]
     print("\n".join(lines))
-    run.record(lines, wrk_version())
+    run.record(lines, wrk_tool)
 
 
 async def main(arguments: argparse.Namespace) -> None:
