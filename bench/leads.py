@@ -1,24 +1,22 @@
 """Leads benchmark (SPEC §12): list + filter and duplicate detection on 100,000 leads,
 through the resolvers and through GraphQL, against the equivalent raw SQL in the same run.
 
-    .venv/bin/python bench/leads.py [--leads 100000] [--repeat 20]
+    .venv/bin/python -m bench.leads [--leads 100000] [--repeat 20]
 
-Creates its own PostgreSQL database (TRAINHUB_BENCH_PG, default the local server),
-applies the migrations, bulk-loads the leads with COPY, prints the ratios and writes
-them under "## Leads" in bench/RESULTS.md; the database is dropped at the end.
+On a scratch PostgreSQL database (bench/harness.py), bulk-loads the leads with COPY,
+prints the ratios and appends the run to bench/RESULTS.md. bench/curves.py reuses the
+loader and the list page pairs at 10k, 100k and 1M leads.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import sys
+import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,29 +24,17 @@ from typing import Any
 
 import asyncpg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.harness import Run, scratch_database
+from models.leads import LeadStatus, WaitlistStatus
+from resolvers.context import Scope, system_scope
+from resolvers.leads.duplicates import count_duplicate_groups, duplicate_groups, lead_duplicates
+from resolvers.leads.fields import duplicate_keys
+from resolvers.leads.listing import LeadFilter, LeadOrder, LeadSort, list_leads
+from resolvers.organizations import create_organization
+from schema import build_schema
+from schema.context import Context
+from schema.pagination import paginate
 
-from tortoise import Tortoise  # noqa: E402
-
-from app.db import config_for, run_migrations  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from models.leads import LeadStatus, WaitlistStatus  # noqa: E402
-from resolvers import runtime  # noqa: E402
-from resolvers.context import system_scope  # noqa: E402
-from resolvers.leads.duplicates import (  # noqa: E402
-    count_duplicate_groups,
-    duplicate_groups,
-    lead_duplicates,
-)
-from resolvers.leads.fields import duplicate_keys  # noqa: E402
-from resolvers.leads.listing import LeadFilter, LeadOrder, LeadSort, list_leads  # noqa: E402
-from resolvers.organizations import create_organization  # noqa: E402
-from schema import build_schema  # noqa: E402
-from schema.context import Context  # noqa: E402
-from schema.pagination import paginate  # noqa: E402
-
-ADMIN_DSN = os.environ.get("TRAINHUB_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
-RESULTS = Path(__file__).with_name("RESULTS.md")
 FIRST = ["Léa", "Hugo", "Chloé", "Louis", "Inès", "Jules", "Manon", "Gabriel", "Zoé", "Arthur"]
 LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy"]
 PRODUCTS = ["PY-101", "JS-200", "SQL-110", "DATA-300", "MGT-050", "UX-120", "OPS-400", "SEC-210"]
@@ -61,6 +47,7 @@ COLUMNS = [
     "waitlist_emails_sent", "store_customer_id", "source_system", "lawful_basis",
     "lawful_basis_source", "email_norm", "name_norm", "phone_norm", "account_norm",
 ]  # fmt: skip
+Pair = tuple[str, Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]
 
 LIST_FILTER = LeadFilter(waitlist_statuses=(WaitlistStatus.PENDING,), product_code="PY-101")
 LIST_ORDER = LeadOrder(LeadSort.NAME, descending=False)
@@ -150,26 +137,31 @@ async def timed(work: Callable[[], Awaitable[Any]], repeat: int) -> float:
     return statistics.median(samples)
 
 
-async def load(dsn: str, org_id: int, count: int) -> float:
-    rng = random.Random(12)
+async def load(dsn: str, org_id: int, count: int, first: int = 0) -> float:
+    """Leads ``first`` … ``first + count - 1`` with COPY (rows generated as they are
+    sent), then ANALYZE; returns the seconds it all took."""
+    rng = random.Random(12 + first)
     now = datetime.now(UTC)
-    records = [lead_record(org_id, i, rng, now) for i in range(count)]
+
+    def records() -> Iterator[tuple[Any, ...]]:
+        for i in range(first, first + count):
+            yield lead_record(org_id, i, rng, now)
+
     conn = await asyncpg.connect(dsn)
     try:
         start = time.perf_counter()
-        await conn.copy_records_to_table("lead", records=records, columns=COLUMNS)
+        await conn.copy_records_to_table("lead", records=records(), columns=COLUMNS)
         await conn.execute("ANALYZE lead")
         return time.perf_counter() - start
     finally:
         await conn.close()
 
 
-async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, float]]:
-    scope = system_scope(org_id)
+def list_pairs(scope: Scope, raw: asyncpg.Connection) -> list[Pair]:
+    """The filtered list page + totalCount: through the resolvers, through GraphQL, and
+    the raw SQL of both."""
     schema = build_schema()
-    raw = await asyncpg.connect(dsn)
-    sample = await raw.fetchrow("SELECT * FROM lead WHERE id = 5000")
-    assert sample is not None
+    org_id = scope.organization_id
 
     async def resolver_list() -> None:
         page = await paginate(list_leads(scope, LIST_FILTER, LIST_ORDER), 50, None, lambda r: r)
@@ -182,6 +174,18 @@ async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, 
     async def graphql_list() -> None:
         result = await schema.execute(GRAPHQL_LIST, context_value=Context(scope=scope))
         assert not result.errors, result.errors
+
+    return [
+        ("list page + totalCount (resolvers)", resolver_list, raw_list),
+        ("list page + totalCount (GraphQL)", graphql_list, raw_list),
+    ]
+
+
+async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, float]]:
+    scope = system_scope(org_id)
+    raw = await asyncpg.connect(dsn)
+    sample = await raw.fetchrow("SELECT * FROM lead WHERE id = 5000")
+    assert sample is not None
 
     async def resolver_search() -> None:
         await paginate(
@@ -234,8 +238,7 @@ async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, 
         )
 
     pairs = [
-        ("list page + totalCount (resolvers)", resolver_list, raw_list),
-        ("list page + totalCount (GraphQL)", graphql_list, raw_list),
+        *list_pairs(scope, raw),
         ("free-text search page (resolvers)", resolver_search, raw_search),
         ("duplicate groups page (resolvers)", resolver_group_page, raw_group_page),
         ("duplicate groups page + totalCount (resolvers)", resolver_groups, raw_groups),
@@ -250,57 +253,35 @@ async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, 
         await raw.close()
 
 
-def write_results(
-    count: int, groups: int, load_seconds: float, rows: list[tuple[str, float, float]]
-) -> str:
-    lines = [
-        "## Leads",
-        "",
-        f"`bench/leads.py`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-        f"PostgreSQL, {count:,} leads ({groups:,} duplicate groups) loaded with COPY in "
-        f"{load_seconds:.2f} s. Median of "
-        "the runs; ratio = ours / raw SQL (1.0 = as fast as the hand-written query).",
-        "",
+def table(rows: list[tuple[str, float, float]]) -> list[str]:
+    return [
         "| operation | ours (ms) | raw SQL (ms) | ratio |",
         "|---|---:|---:|---:|",
         *(
             f"| {name} | {ours * 1000:.2f} | {theirs * 1000:.2f} | {ours / theirs:.2f}× |"
             for name, ours, theirs in rows
         ),
-        "",
     ]
-    section = "\n".join(lines)
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = existing.find("## Leads")
-    if start >= 0:
-        end = existing.find("\n## ", start + 1)
-        existing = existing[:start] + existing[end + 1 if end >= 0 else len(existing) :]
-    RESULTS.write_text(existing.rstrip("\n") + "\n\n" + section)
-    return section
 
 
 async def main(count: int, repeat: int) -> None:
-    name = f"trainhub_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        settings = Settings(database_url=dsn, secret_key="bench-secret-key-0123456789")
-        runtime.configure(runtime.Runtime(secret_key=settings.secret_key))
-        await run_migrations(settings)
-        await Tortoise.init(config=config_for(settings), _enable_global_fallback=True)
-        org = await create_organization("Bench")
-        print(f"loading {count:,} leads…", flush=True)
-        load_seconds = await load(dsn, org.id, count)
-        print(f"loaded in {load_seconds:.2f} s; measuring ({repeat} runs each)…", flush=True)
-        groups = await count_duplicate_groups(system_scope(org.id), LeadFilter())
-        print(f"{groups:,} duplicate groups", flush=True)
-        rows = await measure(dsn, org.id, repeat)
-        print(write_results(count, groups, load_seconds, rows))
-    finally:
-        await Tortoise.close_connections()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with scratch_database(Path(tmp)) as settings:
+            run = Run(f"leads: {count:,} leads, list, search and duplicates against raw SQL")
+            org = await create_organization("Bench")
+            print(f"loading {count:,} leads…", flush=True)
+            load_seconds = await load(settings.database_url, org.id, count)
+            print(f"loaded in {load_seconds:.2f} s; measuring ({repeat} runs each)…", flush=True)
+            groups = await count_duplicate_groups(system_scope(org.id), LeadFilter())
+            rows = await measure(settings.database_url, org.id, repeat)
+    lines = [
+        f"- {count:,} leads ({groups:,} duplicate groups) generated and loaded with COPY in "
+        f"{load_seconds:.2f} s; median of {repeat} runs after a warm-up; ratio = ours / raw SQL",
+        "",
+        *table(rows),
+    ]
+    print("\n".join(lines))
+    run.record(lines)
 
 
 if __name__ == "__main__":

@@ -1,43 +1,57 @@
-"""Throughput of the nested sessions query (SPEC §12): the API (strawberry + Tortoise,
-uvicorn, one process) against a hand-written asyncpg + JSON endpoint returning the same
-data, measured side by side in one run on a fresh PostgreSQL database (bench/harness.py:
-``TRAINHUB_BENCH_PG``, ``TRAINHUB_BENCH_REDIS``).
+"""Throughput of the nested sessions query (SPEC §12), three servers side by side in one
+run on one fresh PostgreSQL database (bench/harness.py: ``TRAINHUB_BENCH_PG``,
+``TRAINHUB_BENCH_REDIS``):
 
-    .venv/bin/python bench/nested_sessions.py [--seconds 10] [--concurrency 10]
+- Trainhub: ``trainhub serve`` (strawberry + Tortoise, one uvicorn process), /graphql;
+- hand-written: bench/baseline_app.py (asyncpg + dicts, one uvicorn process), same JSON;
+- PostGraphile 5 (bench/peers, one Node process) on the same tables, through a login
+  role with a password over TCP, answering the same query in its own dialect.
 
-Seeds 100 sessions × 5 clients × 3 contacts × 4 slots, checks that both endpoints answer
-the same JSON, loads each with a bounded number of concurrent httpx requests, prints the
-requests/s and their ratio, and appends the figures to bench/RESULTS.md.
+    .venv/bin/python -m bench.nested_sessions [--seconds 10] [--rounds 3] [--connections 4]
+
+Seeds 100 sessions × 4 slots × 5 clients × 3 contacts, checks that the three answer the
+same data (database ids, values, order), then loads each with ``wrk`` in turn, round
+after round, prints requests/s and the ratios Trainhub / PostGraphile and Trainhub /
+hand-written, and appends the run to bench/RESULTS.md.
+
+Documented differences: PostGraphile has no labels (status, confirmation summary and
+state are raw values), encodes its Relay ids its own way (both are decoded to database
+ids for the check), gives time-with-time-zone columns their offset and each slot's own
+location (Trainhub falls back to the session's; the check applies that rule to it). It
+verifies the Bearer token (HS256, same secret) but reads no user row and scopes by an
+explicit ``condition`` on the organisation, where Trainhub and the hand-written
+endpoint look the user up and scope by it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
-import subprocess
-import sys
+import base64
+import json
+import statistics
 import tempfile
-import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from app.settings import Settings  # noqa: E402
-from app.training_grid import seed_grid  # noqa: E402
-from bench.harness import scratch_database  # noqa: E402
-from models.core import Role  # noqa: E402
-from resolvers import runtime  # noqa: E402
-from resolvers.auth import issue_access_token  # noqa: E402
-from resolvers.context import Actor, ActorKind, Scope  # noqa: E402
-from resolvers.organizations import create_organization, create_user  # noqa: E402
+from app.settings import Settings
+from bench.harness import Run, reader_role, scratch_database, seed_sessions
+from bench.loadgen import Load, wrk, wrk_version
+from bench.servers import (
+    Server,
+    free_port,
+    node_version,
+    postgraphile,
+    postgraphile_version,
+    product_env,
+    running,
+    trainhub_serve,
+    uvicorn_app,
+)
 
 QUERY = """query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount edges { node {
   id reference title productCode status { value label } firstDate lastDate
@@ -46,163 +60,267 @@ QUERY = """query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount ed
   clients { edges { node { id confirmation { state label }
     client { id name mainContact { id email } contacts { id firstName lastName email } } } } }
 } } } }"""
+# The same query in PostGraphile's dialect (its inflection of the same tables/columns).
+POSTGRAPHILE_QUERY = """query { allTrainingsessions(first: 100,
+  condition: {organizationId: "%(org)d"}, orderBy: [FIRST_DATE_ASC, ROW_ID_ASC]) {
+  totalCount edges { node {
+  id reference title productCode status firstDate lastDate confirmationSummary location
+  sessionslotsBySessionId(orderBy: [DATE_ASC, START_TIME_ASC, POSITION_ASC, ROW_ID_ASC]) {
+    nodes { date startTime endTime location } }
+  sessionclientsBySessionId(orderBy: ROW_ID_ASC) { edges { node { id confirmationState
+    clientByClientId { id name contactByMainContactId { id email }
+      contactsByClientId(orderBy: [LAST_NAME_ASC, FIRST_NAME_ASC, ROW_ID_ASC]) {
+        nodes { id firstName lastName email } } } } } }
+} } } }"""
 SHAPE = {
     "sessions": 100,
     "clients_per_session": 5,
     "contacts_per_client": 3,
     "slots_per_session": 4,
 }
+TRAINHUB, HANDWRITTEN, POSTGRAPHILE = "Trainhub", "hand-written", "PostGraphile"
 
 
 @dataclass
-class Target:
+class Endpoint:
     name: str
     url: str
-    payload: dict[str, Any]
+    body: Path
 
 
-async def seed(settings: Settings) -> str:
-    """Fill the scratch database; returns a Bearer token of the seeded organisation."""
-    runtime.configure(runtime.Runtime(secret_key=settings.secret_key))
-    print("seeding …", flush=True)
-    org = await create_organization("Bench Formation")
-    user = await create_user(org, "bench@bench.test", "bench-password", role=Role.STAFF)
-    scope = Scope(org.id, Actor(ActorKind.USER, str(user.id), user.email, role=user.role))
-    await seed_grid(scope, start=date(2027, 1, 4), prefix="BENCH", **SHAPE)
-    return issue_access_token(user).token
+# --- the check: both dialects reduced to the data they share --------------------------
 
 
-def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port)]
-    command += ["--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+def relay_pk(global_id: str) -> int:
+    """Database id of a Trainhub Relay id (base64 of ``Type:id``)."""
+    return int(base64.b64decode(global_id).decode().rsplit(":", 1)[1])
 
 
-async def wait_until_up(http: httpx.AsyncClient, target: Target, headers: dict[str, str]) -> None:
-    for _ in range(200):
-        try:
-            response = await http.post(target.url, json=target.payload, headers=headers)
-            if response.status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{target.name} did not start")
+def postgraphile_pk(node_id: str) -> int:
+    """Database id of a PostGraphile node id (base64 of ``["Type", "id"]``)."""
+    return int(json.loads(base64.b64decode(node_id))[1])
 
 
-async def load(
-    http: httpx.AsyncClient, target: Target, headers: dict[str, str], seconds: float, workers: int
-) -> float:
-    """Requests/s with ``workers`` requests in flight for ``seconds``."""
-    done = 0
-    deadline = time.perf_counter() + seconds
+def wall_clock(value: str) -> str:
+    return time.fromisoformat(value).replace(tzinfo=None).isoformat()
 
-    async def worker() -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            response = await http.post(target.url, json=target.payload, headers=headers)
+
+def trainhub_data(answer: dict[str, Any]) -> tuple[int, list[Any]]:
+    def client(c: dict[str, Any]) -> tuple[Any, ...]:
+        main = c["mainContact"]
+        return (
+            relay_pk(c["id"]),
+            c["name"],
+            main and (relay_pk(main["id"]), main["email"]),
+            [(relay_pk(p["id"]), p["firstName"], p["lastName"], p["email"]) for p in c["contacts"]],
+        )
+
+    def session(s: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            relay_pk(s["id"]),
+            s["reference"],
+            s["title"],
+            s["productCode"],
+            s["status"]["value"],
+            s["firstDate"],
+            s["lastDate"],
+            s["confirmationSummary"] and s["confirmationSummary"]["value"],
+            [(x["date"], x["startTime"], x["endTime"], x["location"]) for x in s["slots"]],
+            [
+                (relay_pk(e["node"]["id"]), e["node"]["confirmation"]["state"])
+                + client(e["node"]["client"])
+                for e in s["clients"]["edges"]
+            ],
+        )
+
+    page = answer["data"]["sessions"]
+    return page["totalCount"], [session(edge["node"]) for edge in page["edges"]]
+
+
+def postgraphile_data(answer: dict[str, Any]) -> tuple[int, list[Any]]:
+    def client(c: dict[str, Any]) -> tuple[Any, ...]:
+        main = c["contactByMainContactId"]
+        return (
+            postgraphile_pk(c["id"]),
+            c["name"],
+            main and (postgraphile_pk(main["id"]), main["email"]),
+            [
+                (postgraphile_pk(p["id"]), p["firstName"], p["lastName"], p["email"])
+                for p in c["contactsByClientId"]["nodes"]
+            ],
+        )
+
+    def session(s: dict[str, Any]) -> tuple[Any, ...]:
+        slots = s["sessionslotsBySessionId"]["nodes"]
+        return (
+            postgraphile_pk(s["id"]),
+            s["reference"],
+            s["title"],
+            s["productCode"],
+            s["status"],
+            s["firstDate"],
+            s["lastDate"],
+            s["confirmationSummary"],
+            [
+                (x["date"], wall_clock(x["startTime"]), wall_clock(x["endTime"]))
+                + (x["location"] or s["location"],)  # Trainhub's fallback rule
+                for x in slots
+            ],
+            [
+                (postgraphile_pk(e["node"]["id"]), e["node"]["confirmationState"])
+                + client(e["node"]["clientByClientId"])
+                for e in s["sessionclientsBySessionId"]["edges"]
+            ],
+        )
+
+    page = answer["data"]["allTrainingsessions"]
+    return page["totalCount"], [session(edge["node"]) for edge in page["edges"]]
+
+
+async def answers(endpoints: list[Endpoint], token: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        got = {}
+        for e in endpoints:
+            response = await http.post(e.url, content=e.body.read_bytes(), headers=headers)
             response.raise_for_status()
-            done += 1
+            got[e.name] = response.json()
+            if "errors" in got[e.name]:
+                raise SystemExit(f"{e.name} answered errors: {got[e.name]['errors']}")
+        return got
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(workers)))
-    return done / (time.perf_counter() - started)
+
+async def check_same_data(endpoints: list[Endpoint], token: str) -> int:
+    """Raises unless the three answer the same data; returns the number of sessions."""
+    got = await answers(endpoints, token)
+    if got[TRAINHUB] != got[HANDWRITTEN]:
+        raise SystemExit("Trainhub and the hand-written endpoint do not answer the same JSON")
+    ours, theirs = trainhub_data(got[TRAINHUB]), postgraphile_data(got[POSTGRAPHILE])
+    if ours != theirs:
+        first = next(
+            (i for i, (a, b) in enumerate(zip(ours[1], theirs[1], strict=False)) if a != b), None
+        )
+        detail = (
+            "" if first is None else f"Session #{first}: {ours[1][first]} != {theirs[1][first]}"
+        )
+        raise SystemExit(f"Trainhub and PostGraphile do not answer the same data. {detail}")
+    if len(ours[1]) != SHAPE["sessions"]:
+        raise SystemExit(f"expected {SHAPE['sessions']} sessions, got {len(ours[1])}")
+    return len(ours[1])
 
 
-def machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
+# --- the measurement -------------------------------------------------------------------
+
+
+def measure(
+    endpoints: list[Endpoint], token: str, seconds: float, rounds: int, connections: int
+) -> dict[str, list[Load]]:
+    """Each endpoint in turn for ``seconds``, ``rounds`` times (after a 2 s warm-up)."""
+    authorization = f"Bearer {token}"
+    for e in endpoints:
+        wrk(e.url, e.body, authorization, 2, connections)
+    loads: dict[str, list[Load]] = {e.name: [] for e in endpoints}
+    for round_number in range(1, rounds + 1):
+        for e in endpoints:
+            load = wrk(e.url, e.body, authorization, seconds, connections)
+            loads[e.name].append(load)
+            print(
+                f"round {round_number}: {e.name:>13} {load.per_second:7.1f} req/s "
+                f"(p50 {load.p50_ms:.0f} ms, p99 {load.p99_ms:.0f} ms)",
+                flush=True,
+            )
+    return loads
+
+
+def overall(loads: list[Load]) -> float:
+    return sum(x.requests for x in loads) / sum(x.seconds for x in loads)
+
+
+def report(loads: dict[str, list[Load]], seconds: float, connections: int) -> list[str]:
+    rate = {name: overall(runs) for name, runs in loads.items()}
+    rows = [
+        f"| {name} | {rate[name]:.1f} | {' / '.join(f'{x.per_second:.1f}' for x in runs)} | "
+        f"{statistics.median(x.p50_ms for x in runs):.0f} |"
+        for name, runs in loads.items()
+    ]
+    rounds = len(loads[TRAINHUB])
+
+    def per_round(other: str) -> str:
+        ratios = [
+            a.per_second / b.per_second for a, b in zip(loads[TRAINHUB], loads[other], strict=True)
+        ]
+        return f"{min(ratios):.2f}–{max(ratios):.2f}× by round"
+
+    return [
+        "- Data: 100 sessions × 4 slots × 5 clients × 3 contacts (~11k fields), fresh "
+        "PostgreSQL database; the three answers checked equal (ids, values, order)",
+        f"- Load: wrk, 1 thread, {connections} connections, {rounds} rounds × {seconds:g} s per "
+        "endpoint in turn (after a 2 s warm-up each); one server process each, wrk on the "
+        "same cores",
+        "",
+        "| endpoint | req/s (all rounds) | req/s by round | p50 latency (ms) |",
+        "|---|---:|---:|---:|",
+        *rows,
+        "",
+        f"**Trainhub / PostGraphile: {rate[TRAINHUB] / rate[POSTGRAPHILE]:.2f}×** "
+        f"({per_round(POSTGRAPHILE)}; target ≥ 1.0×) — "
+        f"**Trainhub / hand-written: {rate[TRAINHUB] / rate[HANDWRITTEN]:.2f}×** "
+        f"({per_round(HANDWRITTEN)}; target ≥ 0.5×)",
+    ]
+
+
+def servers_and_endpoints(
+    settings: Settings, reader_dsn: str, organization_id: int, work: Path
+) -> tuple[list[tuple[Server, int]], list[Endpoint]]:
+    """The three servers with their ports (started, maybe not listening yet) and the
+    requests each is sent."""
+    graphql, postgraphile_body = work / "graphql.json", work / "postgraphile.json"
+    graphql.write_text(json.dumps({"query": QUERY}))
+    postgraphile_body.write_text(
+        json.dumps({"query": POSTGRAPHILE_QUERY % {"org": organization_id}})
     )
-    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
-
-
-def record(results: dict[str, float], seconds: float, workers: int) -> str:
-    ratio = results["api"] / results["baseline"]
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
-        f"### {stamp} — nested sessions query",
-        "",
-        f"- Machine: {machine()}",
-        "- Data: 100 sessions × 5 clients × 3 contacts × 4 slots (PostgreSQL, fresh database)",
-        f"- Load: {workers} concurrent httpx requests for {seconds:g} s per endpoint, "
-        "client in the same machine; each server is one uvicorn process",
-        "",
-        "| endpoint | requests/s |",
-        "|---|---|",
-        f"| Trainhub GraphQL (strawberry + Tortoise) | {results['api']:.1f} |",
-        f"| hand-written asyncpg + JSON | {results['baseline']:.1f} |",
-        f"| **ratio API / hand-written** | **{ratio:.2f}×** (target ≥ 0.5×) |",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-async def measure(settings: Settings, seconds: float, workers: int) -> dict[str, float]:
-    """Requests/s of each endpoint, both serving the same freshly seeded database."""
-    token = await seed(settings)
-    env = {
-        "ENVIRONMENT": "production",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_NAMESPACE": settings.redis_namespace,
-        "SECRET_KEY": settings.secret_key,
-        "SMTP_HOST": "127.0.0.1",
-        "BENCH_DSN": settings.database_url,
-    }
-    targets = {
-        "api": Target("api", "http://127.0.0.1:8765/graphql", {"query": QUERY}),
-        "baseline": Target("baseline", "http://127.0.0.1:8766/sessions", {}),
-    }
+    ports = [free_port() for _ in range(3)]
+    baseline_env = {**product_env(settings), "BENCH_DSN": settings.database_url}
     servers = [
-        serve("app.asgi:create_app", 8765, env),
-        serve("bench.baseline_app:create_app", 8766, env),
+        postgraphile(reader_dsn, settings.secret_key, ports[0], work),
+        uvicorn_app("bench.baseline_app:create_app", ports[1], baseline_env, work, HANDWRITTEN),
+        trainhub_serve(settings, ports[2], work),
     ]
-    headers = {"Authorization": f"Bearer {token}"}
-    try:
-        limits = httpx.Limits(max_connections=workers)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-            answers = {}
-            for target in targets.values():
-                await wait_until_up(http, target, headers)
-                response = await http.post(target.url, json=target.payload, headers=headers)
-                answers[target.name] = response.json()
-            if answers["api"] != answers["baseline"]:
-                raise SystemExit("the two endpoints do not answer the same data")
-            edges = answers["api"]["data"]["sessions"]["edges"]
-            print(f"both endpoints answer the same {len(edges)} sessions", flush=True)
-            results = {}
-            for target in targets.values():
-                await load(http, target, headers, 2, workers)  # warm-up
-                results[target.name] = await load(http, target, headers, seconds, workers)
-                print(f"{target.name:>9}: {results[target.name]:7.1f} requests/s", flush=True)
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(10)
-    return results
+    endpoints = [
+        Endpoint(POSTGRAPHILE, f"http://127.0.0.1:{ports[0]}/graphql", postgraphile_body),
+        Endpoint(HANDWRITTEN, f"http://127.0.0.1:{ports[1]}/sessions", graphql),
+        Endpoint(TRAINHUB, f"http://127.0.0.1:{ports[2]}/graphql", graphql),
+    ]
+    return list(zip(servers, ports, strict=True)), endpoints
 
 
-async def main(seconds: float, workers: int) -> None:
+async def main(seconds: float, rounds: int, connections: int) -> None:
+    tools = [f"Node {node_version()}", f"PostGraphile {postgraphile_version()}", wrk_version()]
     with tempfile.TemporaryDirectory() as tmp:
-        async with scratch_database(Path(tmp)) as settings:
-            results = await measure(settings, seconds, workers)
-    print(f"ratio API / hand-written: {results['api'] / results['baseline']:.2f}×")
-    report = record(results, seconds, workers)
-    path = ROOT / "bench" / "RESULTS.md"
-    if not path.exists():
-        path.write_text("# Benchmark results\n\nAppended by the scripts in bench/.\n\n")
-    with path.open("a") as out:
-        out.write(report + "\n")
+        work = Path(tmp)
+        async with scratch_database(work) as settings, reader_role(settings) as reader_dsn:
+            print("seeding …", flush=True)
+            scope, token = await seed_sessions(**SHAPE)
+            servers, endpoints = servers_and_endpoints(
+                settings, reader_dsn, scope.organization_id, work
+            )
+            with running(*(server for server, _ in servers)):
+                for server, port in servers:
+                    server.wait_for_port(port)
+                run = Run("nested sessions query: Trainhub, PostGraphile, hand-written")
+                count = await check_same_data(endpoints, token)
+                print(f"the three endpoints answer the same {count} sessions", flush=True)
+                loads = measure(endpoints, token, seconds, rounds, connections)
+                await check_same_data(endpoints, token)  # still answering correctly
+    lines = report(loads, seconds, connections)
+    print("\n".join(lines))
+    run.record(lines, *tools)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=4, help="requests in flight")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.seconds, arguments.concurrency))
+    asyncio.run(main(arguments.seconds, arguments.rounds, arguments.connections))

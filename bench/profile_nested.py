@@ -1,8 +1,17 @@
-"""CPU per request of the nested sessions query in-process (no HTTP): ``schema.execute``
-on a freshly seeded PostgreSQL database, ``time.process_time()`` per request, plus the
-JSON encoding of the answer. ``--profile`` prints the top of a cProfile run.
+"""Where the time of the nested sessions query goes, on a freshly seeded PostgreSQL
+database (the shape of bench/nested_sessions.py).
 
-    .venv/bin/python bench/profile_nested.py [--runs 20] [--profile]
+    .venv/bin/python -m bench.profile_nested [--runs 20]      # CPU per request, in-process
+    .venv/bin/python -m bench.profile_nested --profile        # top of a cProfile run
+    .venv/bin/python -m bench.profile_nested --py-spy [--seconds 20] [--python-only]
+
+The default mode times ``schema.execute`` (``time.process_time()``) and the JSON
+encoding. ``--py-spy`` samples a real ``trainhub serve`` process (py-spy, installed into
+the venv when missing) while wrk loads it over HTTP, with ``--native`` unless
+``--python-only`` (C frames: the garbage collector's share is visible only so), writes
+the collapsed stacks to bench/out/nested_pyspy.txt (speedscope.app opens them), prints
+the share of the samples by layer (package of the innermost Python frame, or the garbage
+collector) and the top functions by own and total time, and appends them to RESULTS.md.
 """
 
 from __future__ import annotations
@@ -12,68 +21,122 @@ import asyncio
 import cProfile
 import json
 import pstats
-import sys
+import subprocess
 import tempfile
+import threading
 import time
-from datetime import date
 from pathlib import Path
 
+from app.settings import Settings
+from bench.harness import Run, scratch_database, seed_sessions
+from bench.loadgen import wrk, wrk_version
+from bench.nested_sessions import QUERY, SHAPE
+from bench.pyspy_summary import py_spy, summarise
+from bench.servers import ROOT, free_port, running, trainhub_serve
+from schema import SchemaLimits, build_schema
+from schema.context import Context
+
 SORT = "tottime"  # cProfile order of --profile
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from app.training_grid import seed_grid  # noqa: E402
-from bench.harness import scratch_database  # noqa: E402
-from bench.nested_sessions import QUERY, SHAPE  # noqa: E402
-from models.core import Role  # noqa: E402
-from resolvers import runtime  # noqa: E402
-from resolvers.context import Actor, ActorKind, Scope  # noqa: E402
-from resolvers.organizations import create_organization, create_user  # noqa: E402
-from schema import SchemaLimits, build_schema  # noqa: E402
-from schema.context import Context  # noqa: E402
+# Phases of a request by a function or file on the stack (bench/pyspy_summary.py),
+# innermost first. Dataloader batches run as tasks of their own, outside the resolver.
+PHASES = [
+    ("dataloader batch loads (`resolvers/dataloaders.py`)", "/resolvers/dataloaders.py"),
+    ("sessions resolver: SQL, rows → nodes (`Query.sessions`)", "Query.sessions"),
+    ("execution outside the resolver: field completion (`Schema.execute`)", "Schema.execute"),
+    ("strawberry's view outside execute: request, context and auth, JSON", "GraphQL.__call__"),
+    ("ASGI app outside the view (starlette)", "RequestResponseCycle.run_asgi"),
+]
+OUT = ROOT / "bench" / "out"
 
 
-async def main(runs: int, profile: bool) -> None:
+async def in_process(runs: int, profile: bool) -> None:
+    scope, _ = await seed_sessions(**SHAPE)
+    schema = build_schema(SchemaLimits(production=True))
+
+    async def once() -> tuple[float, float]:
+        started = time.process_time()
+        result = await schema.execute(QUERY, context_value=Context(scope=scope))
+        executed = time.process_time()
+        assert not result.errors, result.errors
+        json.dumps({"data": result.data})
+        return executed - started, time.process_time() - executed
+
+    for _ in range(3):
+        await once()
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(runs):
+            await once()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(SORT).print_stats(45)
+        return
+    times = [await once() for _ in range(runs)]
+    execute = sorted(t[0] for t in times)[len(times) // 2] * 1000
+    encode = sorted(t[1] for t in times)[len(times) // 2] * 1000
+    fastest = min(t[0] for t in times) * 1000
+    print(
+        f"CPU per request: execute median {execute:.1f} ms (min {fastest:.1f}), json {encode:.1f} ms"
+    )
+
+
+async def sampled(
+    settings: Settings, seconds: float, connections: int, native: bool, tmp: Path
+) -> None:
+    """py-spy on ``trainhub serve`` while wrk loads it with the nested query."""
+    spy, wrk_tool = py_spy(), wrk_version()
+    run = Run("nested sessions query: where Trainhub's time goes (py-spy)")
+    _, token = await seed_sessions(**SHAPE)
+    body = tmp / "query.json"
+    body.write_text(json.dumps({"query": QUERY}))
+    port = free_port()
+    OUT.mkdir(exist_ok=True)
+    stacks = OUT / "nested_pyspy.txt"
+    with running(trainhub_serve(settings, port, tmp)) as (server,):
+        server.wait_for_port(port)
+        url = f"http://127.0.0.1:{port}/graphql"
+        wrk(url, body, f"Bearer {token}", 3, connections)  # warm-up
+        record = [spy, "record", "--pid", str(server.pid), "--format", "raw", "--rate", "200"]
+        record += ["--full-filenames", *(["--native"] if native else [])]
+        record += ["--duration", f"{seconds:g}", "--output", str(stacks)]
+        recorder = threading.Thread(target=subprocess.run, args=(record,), kwargs={"check": True})
+        recorder.start()
+        load = wrk(url, body, f"Bearer {token}", seconds, connections)
+        recorder.join()
+    lines = [
+        f"- Load: wrk, {connections} connections, {seconds:g} s on one `trainhub serve` process: "
+        f"{load.per_second:.1f} req/s under py-spy (200 samples/s, blocking"
+        f"{', --native' if native else ''})",
+        f"- Stacks: `{stacks.relative_to(ROOT)}` (collapsed; open in speedscope.app)",
+        "",
+        *summarise(stacks.read_text(), seconds * 200, load.requests, PHASES),
+    ]
+    print("\n".join(lines))
+    run.record(lines, wrk_tool)
+
+
+async def main(arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with scratch_database(Path(tmp)) as settings:
-            runtime.configure(runtime.Runtime(secret_key=settings.secret_key))
-            org = await create_organization("Bench Formation")
-            user = await create_user(org, "bench@bench.test", "bench-password", role=Role.STAFF)
-            scope = Scope(org.id, Actor(ActorKind.USER, str(user.id), user.email, role=user.role))
-            await seed_grid(scope, start=date(2027, 1, 4), prefix="BENCH", **SHAPE)
-            schema = build_schema(SchemaLimits(production=True))
-
-            async def once() -> tuple[float, float]:
-                started = time.process_time()
-                result = await schema.execute(QUERY, context_value=Context(scope=scope))
-                executed = time.process_time()
-                assert not result.errors, result.errors
-                json.dumps({"data": result.data})
-                return executed - started, time.process_time() - executed
-
-            for _ in range(3):
-                await once()
-            if profile:
-                profiler = cProfile.Profile()
-                profiler.enable()
-                for _ in range(runs):
-                    await once()
-                profiler.disable()
-                pstats.Stats(profiler).sort_stats(SORT).print_stats(45)
-                return
-            times = [await once() for _ in range(runs)]
-            execute = sorted(t[0] for t in times)[len(times) // 2] * 1000
-            encode = sorted(t[1] for t in times)[len(times) // 2] * 1000
-            fastest = min(t[0] for t in times) * 1000
-            print(
-                f"CPU per request: execute median {execute:.1f} ms (min {fastest:.1f}), json {encode:.1f} ms"
-            )
+            if arguments.py_spy:
+                await sampled(
+                    settings, arguments.seconds, arguments.connections, arguments.native, Path(tmp)
+                )
+            else:
+                await in_process(arguments.runs, arguments.profile)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--profile", action="store_true")
-    arguments = parser.parse_args()
-    asyncio.run(main(arguments.runs, arguments.profile))
+    parser.add_argument("--profile", action="store_true", help="cProfile, in-process")
+    parser.add_argument("--py-spy", action="store_true", help="sample a trainhub serve process")
+    parser.add_argument("--seconds", type=float, default=20.0, help="py-spy duration")
+    parser.add_argument(
+        "--python-only",
+        dest="native",
+        action="store_false",
+        help="py-spy without --native (lighter; hides C code such as the garbage collector)",
+    )
+    parser.add_argument("--connections", type=int, default=4, help="wrk requests in flight")
+    asyncio.run(main(parser.parse_args()))
