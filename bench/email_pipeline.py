@@ -18,7 +18,6 @@ from pathlib import Path
 
 import aiosmtplib
 
-from app.training_grid import seed_grid
 from app.wiring import Services
 from bench.harness import machine, record, scratch_database
 from jobs.worker import build_worker
@@ -29,6 +28,7 @@ from resolvers.context import system_scope
 from resolvers.organizations import create_organization
 from resolvers.runtime import now
 from tests.smtp import SmtpServer
+from tests.training_grid import seed_grid
 
 CLIENTS_PER_SESSION = 5
 

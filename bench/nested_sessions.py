@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.settings import Settings  # noqa: E402
-from app.training_grid import seed_grid  # noqa: E402
 from bench.harness import scratch_database  # noqa: E402
 from models.core import Role  # noqa: E402
 from resolvers import runtime  # noqa: E402
 from resolvers.auth import issue_access_token  # noqa: E402
 from resolvers.context import Actor, ActorKind, Scope  # noqa: E402
 from resolvers.organizations import create_organization, create_user  # noqa: E402
+from tests.training_grid import seed_grid  # noqa: E402
 
 QUERY = """query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount edges { node {
   id reference title productCode status { value label } firstDate lastDate

@@ -23,7 +23,6 @@ SORT = "tottime"  # cProfile order of --profile
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.training_grid import seed_grid  # noqa: E402
 from bench.harness import scratch_database  # noqa: E402
 from bench.nested_sessions import QUERY, SHAPE  # noqa: E402
 from models.core import Role  # noqa: E402
@@ -32,6 +31,7 @@ from resolvers.context import Actor, ActorKind, Scope  # noqa: E402
 from resolvers.organizations import create_organization, create_user  # noqa: E402
 from schema import SchemaLimits, build_schema  # noqa: E402
 from schema.context import Context  # noqa: E402
+from tests.training_grid import seed_grid  # noqa: E402
 
 
 async def main(runs: int, profile: bool) -> None:

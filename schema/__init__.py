@@ -28,18 +28,19 @@ from schema import (
     leads,
     node,
     outbox,
-    sessions,
     subscriptions,
     templates,
 )
 from schema.errors import TypedInputErrors, should_mask
 from schema.execution import FastFieldsExecutionContext
+from schema.sessions import mutations as session_mutations
+from schema.sessions import queries as session_queries
 
 QUERIES: tuple[type, ...] = (
     auth.Query,
     outbox.Query,
     node.Query,
-    sessions.Query,
+    session_queries.Query,
     clients.Query,
     templates.Query,
     documents.Query,
@@ -49,7 +50,7 @@ QUERIES: tuple[type, ...] = (
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
     outbox.Mutation,
-    sessions.Mutation,
+    session_mutations.Mutation,
     clients.Mutation,
     templates.Mutation,
     documents.Mutation,

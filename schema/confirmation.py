@@ -23,6 +23,7 @@ from models.sessions import SessionClient as SessionClientRow
 from resolvers import confirmation, dataloaders, labels
 from resolvers.errors import ValidationFailed
 from resolvers.idempotency import run_once
+from schema.bulk import BulkItemError
 from schema.context import Info
 from schema.documents import Document
 from schema.labels import ConfirmationState, ConfirmationSummaryLabel
@@ -286,13 +287,6 @@ class DateProposalPreview:
 class SendDateProposalPayload:
     proposal: DateProposal
     confirmation: Confirmation
-
-
-@strawberry.type
-class BulkItemError:
-    code: str
-    field: str | None
-    message: str
 
 
 @strawberry.type

@@ -58,11 +58,8 @@ class Query:
         status: EmailStatus | None = None,
         first: int = 50,  # type: ignore[valid-type]
     ) -> list[Email]:
-        scope = info.context.require_scope()
-        qs = scope.query(OutboundEmail)
-        if status is not None:
-            qs = qs.filter(status=status)
-        rows = await qs.order_by("-id").limit(max(1, min(first, 100)))
+        qs = outbox.emails_query(info.context.require_scope(), status)
+        rows = await qs.limit(max(1, min(first, 100)))
         return [Email.from_row(r) for r in rows]
 
 

@@ -17,7 +17,7 @@ from resolvers.events import events_after
 from schema.context import Info
 from schema.leads import Lead
 from schema.relay import db_id
-from schema.sessions import Session
+from schema.sessions.types import Session
 
 
 @strawberry.type

@@ -12,13 +12,13 @@ import strawberry
 from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
 
 from app.asgi import TrainhubGraphQL
-from app.training_grid import seed_grid
 from models.sessions import Client, Contact, SessionClient, SessionSlot
 from resolvers import dataloaders
 from resolvers.dataloaders import ClientRecord, ContactRecord, EnrolmentRecord, SlotRecord
 from schema import CheckedDocuments, SkipCheckedDocuments
 from tests.conftest import Tenant
 from tests.test_sessions_query import START
+from tests.training_grid import seed_grid
 
 
 @strawberry.type
