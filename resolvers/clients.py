@@ -143,10 +143,10 @@ async def delete_client(scope: Scope, client_id: int) -> int:
     scope.require_write()
     async with atomic():
         client = await scope.get(Client, client_id, for_update=True)
-        enrolled = await scope.query(SessionClient).filter(client_id=client.id).count()
-        if enrolled:
+        in_sessions = await scope.query(SessionClient).filter(client_id=client.id).count()
+        if in_sessions:
             raise WrongState(
-                f"client {client.name} is enrolled in {enrolled} session(s): remove it first",
+                f"client {client.name} is in {in_sessions} session(s): remove it first",
                 field="id",
             )
         await scope.query(Client).filter(id=client.id).update(main_contact_id=None)

@@ -105,7 +105,7 @@ class Client(relay.Node):
         self.contacts = contacts
         self.main_contact = _main_of(self.main_contact_id, contacts)
 
-    @strawberry.field(description="Sessions this client is enrolled in, by first slot date.")
+    @strawberry.field(description="Sessions this client is in, by first slot date.")
     async def sessions(self, info: Info) -> list[SessionRef]:
         from schema.sessions.types import session_nodes
 
@@ -265,7 +265,7 @@ class Mutation:
         )
         return Client.from_row(row, info.context)
 
-    @strawberry.mutation(description="Refused while the client is enrolled in a session.")
+    @strawberry.mutation(description="Refused while the client is in a session.")
     async def delete_client(self, info: Info, id: relay.GlobalID) -> DeleteResult:
         removed = await clients.delete_client(info.context.require_writer(), db_id(id, Client))
         return deleted(Client, removed)

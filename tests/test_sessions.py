@@ -176,8 +176,8 @@ async def test_set_planning_resets_confirmations(gql: GraphQLClient, tenant: Ten
     assert [s["date"] for s in planned["slots"]] == ["2027-04-05"]
     assert planned["version"] == 2
     assert planned["confirmationSummary"] == {"value": "TO_CONFIRM", "label": "À confirmer"}
-    enrolment = await SessionClient.get()
-    assert enrolment.confirmation_state == ConfirmationState.TO_CONFIRM
+    session_client = await SessionClient.get()
+    assert session_client.confirmation_state == ConfirmationState.TO_CONFIRM
     reset = await ChangeLogEntry.get(record_type="session_client")
     assert reset.reason == "planning changed"
     planning_log = await ChangeLogEntry.get(record_type="session", field="planning")
@@ -263,8 +263,8 @@ async def test_clients_of_a_session(gql: GraphQLClient, tenant: Tenant) -> None:
     assert error_codes(twice) == ["CONFLICT"]
     unknown = await gql(ADD_CLIENT, {"s": session["id"], "c": "Q2xpZW50Ojk5OTk5"}, as_=tenant.staff)
     assert error_codes(unknown) == ["NOT_FOUND"]
-    enrolled = await gql(DELETE_CLIENT, {"id": acme["id"]}, as_=tenant.staff)
-    assert error_codes(enrolled) == ["WRONG_STATE"]
+    in_session = await gql(DELETE_CLIENT, {"id": acme["id"]}, as_=tenant.staff)
+    assert error_codes(in_session) == ["WRONG_STATE"]
 
     await set_state(added["id"], ConfirmationState.PENDING, raw_id(session))
     pending = await gql(REMOVE_CLIENT, {"s": session["id"], "c": acme["id"]}, as_=tenant.staff)
@@ -387,8 +387,8 @@ async def test_tenant_isolation(gql: GraphQLClient, tenant: Tenant, other_tenant
         assert error_codes(await gql(query, variables, as_=intruder)) == ["NOT_FOUND"], query
     # In a bulk mutation another organisation's client or user fails its item.
     foreign_client = {"s": own_session["id"], "cs": [acme["id"]], "key": "k"}
-    enrolled = (await gql.ok(BULK_ADD, foreign_client, as_=intruder))["addClientsToSession"]
-    assert enrolled == {
+    added = (await gql.ok(BULK_ADD, foreign_client, as_=intruder))["addClientsToSession"]
+    assert added == {
         "count": 0,
         "results": [{"errors": [{"code": "NOT_FOUND", "field": "clientIds.0"}]}],
     }

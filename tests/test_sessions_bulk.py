@@ -270,15 +270,15 @@ async def test_add_clients_idempotent_retry_returns_the_first_result(
 ) -> None:
     session, (a, b) = await _session_and_clients(gql, tenant, "A", "B")
     ids = [a, MISSING_CLIENT, b]
-    first = await add_clients(gql, tenant, session, ids, "REJECT_FAILED_ROWS", key="enrol-1")
+    first = await add_clients(gql, tenant, session, ids, "REJECT_FAILED_ROWS", key="add-1")
     written = await stored()
-    again = await add_clients(gql, tenant, session, ids, "REJECT_FAILED_ROWS", key="enrol-1")
+    again = await add_clients(gql, tenant, session, ids, "REJECT_FAILED_ROWS", key="add-1")
     assert again == first and first["count"] == 2
     assert await stored() == written
 
     # The key is per session: the same key for another session is another call.
     other = await make_session(gql, tenant.staff, "S-2")
-    elsewhere = await add_clients(gql, tenant, other, [a], "REJECT_FAILED_ROWS", key="enrol-1")
+    elsewhere = await add_clients(gql, tenant, other, [a], "REJECT_FAILED_ROWS", key="add-1")
     assert elsewhere["count"] == 1
 
 

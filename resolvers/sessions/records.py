@@ -67,11 +67,12 @@ async def _check_reference_free(scope: Scope, reference: str) -> None:
         raise Conflict(f"reference {reference} is already used", field="reference")
 
 
-async def _insert_session(
-    scope: Scope, new: NewSession, lenient: bool = False
-) -> tuple[TrainingSession, list[UserError]]:
-    """The session and its slots. ``lenient``: an unknown owner (the caller owns the
-    session then) and the slots breaking the planning rules are left out, one error each."""
+async def _session_values(
+    scope: Scope, new: NewSession, lenient: bool
+) -> tuple[dict[str, Any], list[SlotSpec], list[UserError]]:
+    """The session's columns and slots. ``lenient``: an unknown owner (the caller owns the
+    session then) and the slots breaking the planning rules are left out, one error each;
+    otherwise the first of them is refused like a missing required field."""
     values = _clean_session(new.values)
     missing = next((name for name in REQUIRED if name not in values), None)
     if missing:
@@ -85,11 +86,17 @@ async def _insert_session(
         left_out.append(unknown)
         owner_id = None
     values["owner_id"] = scope.actor.user_id if owner_id is None else owner_id
-    if lenient:
-        slots, invalid_slots = usable_planning(new.slots)
-        left_out += invalid_slots
-    else:
-        slots = validate_planning(new.slots)
+    if not lenient:
+        return values, validate_planning(new.slots), left_out
+    slots, invalid_slots = usable_planning(new.slots)
+    return values, slots, left_out + invalid_slots
+
+
+async def _insert_session(
+    scope: Scope, new: NewSession, lenient: bool = False
+) -> tuple[TrainingSession, list[UserError]]:
+    """The session, its slots, change-log row and event; what was left out of it."""
+    values, slots, left_out = await _session_values(scope, new, lenient)
     with taken_as_conflict(f"reference {values['reference']} is already used", "reference"):
         session = await scope.create(
             TrainingSession,

@@ -73,6 +73,7 @@ async def add_clients(
         field="clientIds",
     )
     async with atomic():
+        # Locked: concurrent calls for this session add their clients one after the other.
         session = (
             await scope.query(TrainingSession).filter(id=session_id).select_for_update().first()
         )

@@ -50,8 +50,9 @@ class Mutation:
         return await session_node(info, row)
 
     @strawberry.mutation(
-        description="A script's sessions (at most 100) under an error policy; a retry "
-        "with the same idempotencyKey returns the first result without writing again."
+        description=f"A script's sessions (at most {records.MAX_SESSIONS_AT_ONCE}) under "
+        "an error policy; a retry with the same idempotencyKey returns the first result "
+        "without writing again."
     )
     async def create_sessions(
         self,
@@ -132,8 +133,9 @@ class Mutation:
         return node
 
     @strawberry.mutation(
-        description="A script's clients for a session (at most 100) under an error policy; "
-        "a retry with the same idempotencyKey returns the first result without writing again."
+        description="A script's clients for a session (at most "
+        f"{session_clients.MAX_CLIENTS_AT_ONCE}) under an error policy; a retry with the "
+        "same idempotencyKey returns the first result without writing again."
     )
     async def add_clients_to_session(
         self,
