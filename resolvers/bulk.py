@@ -13,20 +13,12 @@ Each item answers ``{index, id, errors: [{code, field, message}]}`` (plus an ``o
 where the mutation has one, e.g. CREATED/UPDATED); ``count`` is how many items were
 written. With an ``idempotencyKey`` a retry answers the first call's result and writes
 nothing. Each mutation caps its number of items (``max_items``).
-
-An item error's ``field`` is its path in the mutation's arguments, list positions
-included: ``inputs.2.slots.1.endTime``, ``inputs.0.reference``, or ``clientIds.3`` for an
-item that is a single value. Item writers raise errors whose field is relative to the
-item (``slots.1.endTime``, None for the item itself: the fields the single-record
-mutation reports) and ``run_bulk`` puts the item's path in front. Errors of the whole
-call (too many items, an unknown parent record) are GraphQL errors on an argument
-(``inputs``, ``sessionId``) and write nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -129,22 +121,15 @@ class _RejectEverything(Exception):
         self.items = items
 
 
-def _at(path: str, errors: Sequence[ItemError]) -> list[ItemError]:
-    """The errors with the item's ``path`` in front of their item-relative field."""
-    return [replace(e, field=f"{path}.{e.field}" if e.field else path) for e in errors]
-
-
-async def _write_item(
-    index: int, item: T, write: ItemWriter[T], lenient: bool, path: str
-) -> ItemResult:
+async def _write_item(index: int, item: T, write: ItemWriter[T], lenient: bool) -> ItemResult:
     try:
         async with atomic():  # a savepoint: a failing item leaves nothing behind
             written = await write(item, lenient)
     except ItemRejected as rejected:
-        return ItemResult(index, errors=_at(path, rejected.errors))
+        return ItemResult(index, errors=rejected.errors)
     except UserError as error:
-        return ItemResult(index, errors=_at(path, [ItemError.of(error)]))
-    return ItemResult(index, written.id, _at(path, written.left_out), written.outcome)
+        return ItemResult(index, errors=[ItemError.of(error)])
+    return ItemResult(index, written.id, list(written.left_out), written.outcome)
 
 
 async def run_bulk(
@@ -164,10 +149,7 @@ async def run_bulk(
     lenient = call.policy == ErrorPolicy.IGNORE_FAILED
 
     async def produce() -> dict[str, Any]:
-        items = [
-            await _write_item(i, item, write, lenient, f"{call.field}.{i}")
-            for i, item in enumerate(call.items)
-        ]
+        items = [await _write_item(i, item, write, lenient) for i, item in enumerate(call.items)]
         failed = any(item.id is None for item in items)
         if failed and call.policy == ErrorPolicy.REJECT_EVERYTHING:
             raise _RejectEverything(items)  # rolls the whole transaction back
