@@ -10,10 +10,12 @@ from datetime import date, time, timedelta
 from app.demo_leads import seed_demo_leads
 from models.core import Organization, Role, User
 from models.sessions import Client, SessionStatus, TrainingSession
-from resolvers import clients, sessions
+from resolvers import clients
 from resolvers.context import Actor, ActorKind, Scope
 from resolvers.organizations import create_organization, create_user
 from resolvers.runtime import now
+from resolvers.sessions import records, session_clients
+from resolvers.sessions.slots import SlotSpec
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = ("admin@demo.trainhub.test", "demo-password")
@@ -80,10 +82,10 @@ async def seed_training(scope: Scope, say: Callable[[str], object] = print) -> N
     say(f"created {len(client_ids)} clients with their contacts")
     start = now().date() + timedelta(days=7)
     for i in range(20):
-        session = await sessions.create_session(scope, _demo_session(rng, i, start))
+        session = await records.create_session(scope, _demo_session(rng, i, start))
         inter_company = i % 3 != 2
-        enrolled = rng.sample(client_ids, rng.randint(2, 4) if inter_company else 1)
-        await sessions.add_clients(scope, session.id, enrolled, None)
+        clients_in = rng.sample(client_ids, rng.randint(2, 4) if inter_company else 1)
+        await session_clients.add_clients(scope, session.id, clients_in)
     say("created 20 sessions with their planning and clients")
 
 
@@ -114,17 +116,17 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in plain.lower() if ch.isalnum())
 
 
-def _demo_session(rng: random.Random, i: int, start: date) -> sessions.NewSession:
+def _demo_session(rng: random.Random, i: int, start: date) -> records.NewSession:
     code, title = COURSES[i % len(COURSES)]
     first_day = start + timedelta(days=i * 6 + rng.randint(0, 3))
     first_day += timedelta(days=(7 - first_day.weekday()) % 7 if first_day.weekday() > 4 else 0)
     days = rng.randint(1, 3)
     slots = [
-        sessions.SlotSpec(first_day + timedelta(days=d), start_at, end_at)
+        SlotSpec(first_day + timedelta(days=d), start_at, end_at)
         for d in range(days)
         for start_at, end_at in ((time(9), time(12, 30)), (time(13, 30), time(17)))
     ]
-    return sessions.NewSession(
+    return records.NewSession(
         {
             "reference": f"DEMO-{first_day:%y%m}-{i + 1:02d}",
             "title": title,

@@ -59,7 +59,7 @@ async def nested_at(scope: Scope, repeat: int) -> tuple[float, float, int]:
 async def nested_curve(repeat: int) -> list[str]:
     rows = []
     for sessions in SESSION_COUNTS:
-        scope, _ = await seed_sessions(**{**SHAPE, "sessions": sessions})
+        scope, _ = await seed_sessions(**(SHAPE | {"sessions": sessions}))
         wall, cpu, statements = await nested_at(scope, repeat)
         rows.append((sessions, wall, cpu, statements))
         print(f"nested query, {sessions} sessions: {wall:.1f} ms, {statements} statements")

@@ -31,6 +31,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import cast
 
 import aiosmtplib
 import httpx
@@ -79,7 +80,7 @@ async def enrolments(count: int) -> tuple[Scope, str, list[int], ProposalInput]:
         start=first_slot,
     )
     rows = SessionClient.filter(organization_id=scope.organization_id).order_by("id")
-    ids = await rows.limit(count).values_list("id", flat=True)
+    ids = cast(list[int], await rows.limit(count).values_list("id", flat=True))
     return (
         scope,
         token,
@@ -103,7 +104,7 @@ async def delivered(sink: Sink, email_ids: list[int], message_ids: set[str]) -> 
 
 async def message_ids_of(email_ids: list[int]) -> set[str]:
     rows = OutboundEmail.filter(id__in=email_ids).values_list("message_id", flat=True)
-    return set(await rows)
+    return set(cast(list[str], await rows))
 
 
 async def raw_loop(port: int, samples: list[OutboundEmail], tag: str) -> float:
@@ -140,10 +141,11 @@ async def worker_alone(settings: Settings, sink: Sink, n: int) -> WorkerPhase:
     with counting_statements() as statements:
         for session_client_id in ids:
             await send_date_proposal(scope, session_client_id, proposal)
-    email_ids = list(
+    email_ids = cast(
+        list[int],
         await OutboundEmail.filter(organization_id=scope.organization_id)
         .order_by("id")
-        .values_list("id", flat=True)
+        .values_list("id", flat=True),
     )
     # Fresh rows: the worker's periodic outbox sweep (rows QUEUED for 60 s) leaves them
     # to the bench's own enqueue below.
@@ -191,7 +193,7 @@ async def end_to_end(url: str, sink: Sink, n: int) -> tuple[float, float, int]:
 
     async def emails_of(batch: list[int]) -> list[int]:
         rows = OutboundEmail.filter(organization_id=scope.organization_id).order_by("id")
-        found = await rows.values_list("id", flat=True)
+        found = cast(list[int], await rows.values_list("id", flat=True))
         if len(found) != len(batch):
             raise RuntimeError(f"{len(found)} emails written for {len(batch)} proposals")
         return list(found)

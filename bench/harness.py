@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import asyncpg
 import pytest
@@ -20,15 +21,15 @@ from tortoise import Tortoise
 
 from app.db import config_for, run_migrations
 from app.settings import Settings
-
-# The product's bulk seeder of training data; the one place the benches import it from.
-from app.training_grid import seed_grid
 from models.core import Role
 from resolvers import runtime
 from resolvers.auth import issue_access_token
 from resolvers.context import Actor, ActorKind, Scope
 from resolvers.organizations import create_organization, create_user
 from tests.statements import StatementCounter
+
+# The product's bulk seeder of training data; the one place the benches import it from.
+from tests.training_grid import seed_grid
 
 PG_ADMIN_DSN = os.environ.get("TRAINHUB_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TRAINHUB_BENCH_REDIS", "redis://127.0.0.1:6379/0")
@@ -98,6 +99,13 @@ async def staff_user() -> tuple[Scope, str]:
     user = await create_user(org, f"bench-{org.id}@bench.test", "bench-password", role=Role.STAFF)
     scope = Scope(org.id, Actor(ActorKind.USER, str(user.id), user.email, role=user.role))
     return scope, issue_access_token(user).token
+
+
+class GridShape(TypedDict):
+    sessions: int
+    clients_per_session: int
+    contacts_per_client: int
+    slots_per_session: int
 
 
 async def seed_sessions(

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 from app.settings import Settings
-from bench.harness import Run, reader_role, scratch_database, seed_sessions
+from bench.harness import GridShape, Run, reader_role, scratch_database, seed_sessions
 from bench.loadgen import Load, wrk, wrk_version
 from bench.servers import (
     Server,
@@ -72,7 +72,7 @@ POSTGRAPHILE_QUERY = """query { allTrainingsessions(first: 100,
       contactsByClientId(orderBy: [LAST_NAME_ASC, FIRST_NAME_ASC, ROW_ID_ASC]) {
         nodes { id firstName lastName email } } } } } }
 } } } }"""
-SHAPE = {
+SHAPE: GridShape = {
     "sessions": 100,
     "clients_per_session": 5,
     "contacts_per_client": 3,

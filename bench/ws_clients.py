@@ -51,7 +51,7 @@ class Subscriber(asyncio.Protocol):
                 else:
                     self.opened()
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                self.text(at, event.data.decode())
+                self.text(at, bytes(event.data).decode())
         self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -1,16 +1,22 @@
-"""Client companies and their contacts (SPEC §4): validation, change log, events."""
+"""Client companies and their contacts (SPEC §4): their lists, validation, change log,
+events."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
 from models.sessions import Client, Contact, SessionClient
-from resolvers.audit import log_action, log_changes
+from resolvers.audit import record_action, record_changes
 from resolvers.context import Scope
+from resolvers.dataloaders import CONTACT_ORDER
 from resolvers.errors import ValidationFailed, WrongState
-from resolvers.events import emit_event
 from resolvers.runtime import atomic
 from resolvers.versioning import lock_at_version, update_versioned
 
@@ -20,6 +26,44 @@ CLIENT_FIELDS = ("name", "address", "siret")
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "job_title")
 R = TypeVar("R", Client, Contact)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ClientOrder(StrEnum):
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    text: str = ""  # in the name or SIRET, case-insensitive
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    client_id: int | None = None
+    text: str = ""  # in the names or email, case-insensitive
+
+
+def clients_query(
+    scope: Scope, where: ClientFilter, order: ClientOrder = ClientOrder.NAME_ASC
+) -> QuerySet[Client]:
+    qs = scope.query(Client)
+    if text := where.text.strip():
+        qs = qs.filter(Q(name__icontains=text) | Q(siret__icontains=text))
+    sign = "-" if order == ClientOrder.NAME_DESC else ""
+    return qs.order_by(f"{sign}name", f"{sign}id")
+
+
+def contacts_query(scope: Scope, where: ContactFilter) -> QuerySet[Contact]:
+    """By last then first name."""
+    qs = scope.query(Contact)
+    if where.client_id is not None:
+        qs = qs.filter(client_id=where.client_id)
+    if text := where.text.strip():
+        qs = qs.filter(
+            Q(first_name__icontains=text) | Q(last_name__icontains=text) | Q(email__icontains=text)
+        )
+    return qs.order_by(*CONTACT_ORDER)
 
 
 def clean_client(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,10 +92,6 @@ def clean_contact(values: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-async def _emit(scope: Scope, type: str, record_type: str, record_id: int, **payload: Any) -> None:
-    await emit_event(scope, type, record_type, record_id, {"id": record_id, **payload})
-
-
 async def _update_at_version(
     scope: Scope, model: type[R], record_type: str, id: int, version: int, changes: dict[str, Any]
 ) -> R:
@@ -59,8 +99,15 @@ async def _update_at_version(
     async with atomic():
         row = await lock_at_version(scope, model, id, version)
         before = await update_versioned(scope, row, changes)
-        await log_changes(scope, record_type, row.id, before, changes)
-        await _emit(scope, f"{record_type}.updated", record_type, row.id, fields=sorted(changes))
+        await record_changes(
+            scope,
+            record_type,
+            row.id,
+            before,
+            changes,
+            event=f"{record_type}.updated",
+            payload={"id": row.id, "fields": sorted(changes)},
+        )
     return row
 
 
@@ -71,8 +118,15 @@ async def create_client(scope: Scope, values: Mapping[str, Any]) -> Client:
         raise ValidationFailed("name is required", field="name")
     async with atomic():
         client = await scope.create(Client, **cleaned)
-        await log_action(scope, CLIENT, client.id, "create", new_value=client.name)
-        await _emit(scope, "client.created", CLIENT, client.id, name=client.name)
+        await record_action(
+            scope,
+            CLIENT,
+            client.id,
+            "create",
+            event="client.created",
+            payload={"id": client.id, "name": client.name},
+            new_value=client.name,
+        )
     return client
 
 
@@ -89,24 +143,25 @@ async def delete_client(scope: Scope, client_id: int) -> int:
     scope.require_write()
     async with atomic():
         client = await scope.get(Client, client_id, for_update=True)
-        enrolled = await scope.query(SessionClient).filter(client_id=client.id).count()
-        if enrolled:
+        in_sessions = await scope.query(SessionClient).filter(client_id=client.id).count()
+        if in_sessions:
             raise WrongState(
-                f"client {client.name} is enrolled in {enrolled} session(s): remove it first",
+                f"client {client.name} is in {in_sessions} session(s): remove it first",
                 field="id",
             )
         await scope.query(Client).filter(id=client.id).update(main_contact_id=None)
         await scope.query(Contact).filter(client_id=client.id).delete()
         await client.delete()
-        await log_action(scope, CLIENT, client.id, "delete", new_value=client.name)
-        await _emit(scope, "client.deleted", CLIENT, client.id)
+        await record_action(
+            scope, CLIENT, client.id, "delete", event="client.deleted", new_value=client.name
+        )
     return client.id
 
 
 async def _set_main_contact(scope: Scope, client: Client, contact_id: int | None) -> None:
-    before = await update_versioned(scope, client, {"main_contact_id": contact_id})
-    await log_changes(scope, CLIENT, client.id, before, {"main_contact_id": contact_id})
-    await _emit(scope, "client.updated", CLIENT, client.id, fields=["main_contact_id"])
+    change = {"main_contact_id": contact_id}
+    before = await update_versioned(scope, client, change)
+    await record_changes(scope, CLIENT, client.id, before, change, event="client.updated")
 
 
 async def set_main_contact(scope: Scope, client_id: int, contact_id: int) -> Client:
@@ -132,8 +187,15 @@ async def create_contact(
     async with atomic():
         client = await scope.get(Client, client_id, for_update=True) if client_id else None
         contact = await scope.create(Contact, client_id=client.id if client else None, **cleaned)
-        await log_action(scope, CONTACT, contact.id, "create", new_value=contact.email)
-        await _emit(scope, "contact.created", CONTACT, contact.id, clientId=contact.client_id)
+        await record_action(
+            scope,
+            CONTACT,
+            contact.id,
+            "create",
+            event="contact.created",
+            payload={"id": contact.id, "clientId": contact.client_id},
+            new_value=contact.email,
+        )
         if client is not None and (main or client.main_contact_id is None):
             await _set_main_contact(scope, client, contact.id)
     return contact
@@ -156,6 +218,13 @@ async def delete_contact(scope: Scope, contact_id: int) -> int:
         if owner is not None:
             await _set_main_contact(scope, owner, None)
         await contact.delete()
-        await log_action(scope, CONTACT, contact.id, "delete", new_value=contact.email)
-        await _emit(scope, "contact.deleted", CONTACT, contact.id, clientId=contact.client_id)
+        await record_action(
+            scope,
+            CONTACT,
+            contact.id,
+            "delete",
+            event="contact.deleted",
+            payload={"id": contact.id, "clientId": contact.client_id},
+            new_value=contact.email,
+        )
     return contact.id

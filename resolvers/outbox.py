@@ -14,6 +14,7 @@ from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
 from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
 
 from models.outbox import EmailStatus, OutboundEmail
 from resolvers.context import Scope, system_scope
@@ -168,6 +169,14 @@ async def queued_email_ids(older_than: datetime, limit: int = 1000) -> list[int]
         .values_list("id", flat=True)
     )
     return cast(list[int], ids)
+
+
+def emails_query(scope: Scope, status: EmailStatus | None = None) -> QuerySet[OutboundEmail]:
+    """The organisation's emails, newest first; status FAILED is the dead-letter list."""
+    qs = scope.query(OutboundEmail)
+    if status is not None:
+        qs = qs.filter(status=status)
+    return qs.order_by("-id")
 
 
 async def retry_failed_email(scope: Scope, email_id: int | str) -> OutboundEmail:

@@ -26,7 +26,6 @@ from schema import (
     documents,
     node,
     outbox,
-    sessions,
     subscriptions,
     templates,
 )
@@ -36,12 +35,14 @@ from schema.errors import TypedInputErrors, should_mask
 from schema.execution import FastFieldsExecutionContext
 from schema.leads import mutations as lead_mutations
 from schema.leads import queries as lead_queries
+from schema.sessions import mutations as session_mutations
+from schema.sessions import queries as session_queries
 
 QUERIES: tuple[type, ...] = (
     auth.Query,
     outbox.Query,
     node.Query,
-    sessions.Query,
+    session_queries.Query,
     clients.Query,
     templates.Query,
     documents.Query,
@@ -51,7 +52,7 @@ QUERIES: tuple[type, ...] = (
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
     outbox.Mutation,
-    sessions.Mutation,
+    session_mutations.Mutation,
     clients.Mutation,
     templates.Mutation,
     documents.Mutation,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 from strawberry.types.nodes import Selection
-from tortoise.expressions import Q
 
 from models.sessions import Client as ClientRow
 from models.sessions import Contact as ContactRow
@@ -22,9 +20,9 @@ from schema.prefetch import Deferred, below, same, selections_of, with_nodes
 from schema.relay import db_id
 
 if TYPE_CHECKING:
-    from schema.sessions import Session
+    from schema.sessions.types import Session
 
-SessionRef = Annotated["Session", strawberry.lazy("schema.sessions")]
+SessionRef = Annotated["Session", strawberry.lazy("schema.sessions.types")]
 
 
 @strawberry.type
@@ -62,10 +60,8 @@ class Contact(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Contact | None]:
-        ids = [int(i) for i in node_ids]
-        scope = info.context.require_scope()
-        found = {r.id: r for r in await scope.query(ContactRow).filter(id__in=ids)}
-        return [cls.from_row(found[i]) if i in found else None for i in ids]
+        rows = await info.context.require_scope().get_many(ContactRow, node_ids)
+        return [cls.from_row(row) if row else None for row in rows]
 
 
 @strawberry.type
@@ -109,9 +105,9 @@ class Client(relay.Node):
         self.contacts = contacts
         self.main_contact = _main_of(self.main_contact_id, contacts)
 
-    @strawberry.field(description="Sessions this client is enrolled in, by first slot date.")
+    @strawberry.field(description="Sessions this client is in, by first slot date.")
     async def sessions(self, info: Info) -> list[SessionRef]:
-        from schema.sessions import session_nodes
+        from schema.sessions.types import session_nodes
 
         rows = await info.context.loader(dataloaders.sessions_by_client).load(self.id)
         return await session_nodes(info, rows, None)
@@ -120,10 +116,8 @@ class Client(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Client | None]:
-        ids = [int(i) for i in node_ids]
-        scope = info.context.require_scope()
-        found = {r.id: r for r in await scope.query(ClientRow).filter(id__in=ids)}
-        return [cls.from_row(found[i], info.context) if i in found else None for i in ids]
+        rows = await info.context.require_scope().get_many(ClientRow, node_ids)
+        return [cls.from_row(row, info.context) if row else None for row in rows]
 
 
 def _main_of(main_contact_id: int | None, contacts: list[Contact]) -> Contact | None:
@@ -148,21 +142,27 @@ async def client_nodes(
     return nodes
 
 
-@strawberry.enum
-class ClientOrder(StrEnum):
-    NAME_ASC = "NAME_ASC"
-    NAME_DESC = "NAME_DESC"
+ClientOrder = strawberry.enum(clients.ClientOrder, name="ClientOrder")
 
 
 @strawberry.input
 class ClientFilter:
     text: str | None = strawberry.field(default=None, description="In the name or SIRET.")
 
+    def to_resolver(self) -> clients.ClientFilter:
+        return clients.ClientFilter(text=self.text or "")
+
 
 @strawberry.input
 class ContactFilter:
     client_id: relay.GlobalID | None = None
     text: str | None = strawberry.field(default=None, description="In the names or email.")
+
+    def to_resolver(self) -> clients.ContactFilter:
+        return clients.ContactFilter(
+            client_id=db_id(self.client_id, Client) if self.client_id else None,
+            text=self.text or "",
+        )
 
 
 @strawberry.input
@@ -210,16 +210,13 @@ class Query:
         self,
         info: Info,
         filter: ClientFilter | None = None,
-        order_by: ClientOrder = ClientOrder.NAME_ASC,
+        order_by: ClientOrder = clients.ClientOrder.NAME_ASC,  # type: ignore[valid-type]
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Client]:
-        qs = info.context.require_scope().query(ClientRow)
-        if filter and filter.text and filter.text.strip():
-            text = filter.text.strip()
-            qs = qs.filter(Q(name__icontains=text) | Q(siret__icontains=text))
-        sign = "-" if order_by == ClientOrder.NAME_DESC else ""
-        page = await paginate(qs.order_by(f"{sign}name", f"{sign}id"), first, after, same)
+        where = filter.to_resolver() if filter else clients.ClientFilter()
+        qs = clients.clients_query(info.context.require_scope(), where, order_by)
+        page = await paginate(qs, first, after, same)
         node_selections = below(selections_of(info), "edges", "node")
         return await with_nodes(page, lambda rows: client_nodes(info, rows, node_selections))
 
@@ -238,19 +235,9 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Contact]:
-        qs = info.context.require_scope().query(ContactRow)
-        if filter and filter.client_id:
-            qs = qs.filter(client_id=db_id(filter.client_id, Client))
-        if filter and filter.text and filter.text.strip():
-            text = filter.text.strip()
-            qs = qs.filter(
-                Q(first_name__icontains=text)
-                | Q(last_name__icontains=text)
-                | Q(email__icontains=text)
-            )
-        return await paginate(
-            qs.order_by(*dataloaders.CONTACT_ORDER), first, after, Contact.from_row
-        )
+        where = filter.to_resolver() if filter else clients.ContactFilter()
+        qs = clients.contacts_query(info.context.require_scope(), where)
+        return await paginate(qs, first, after, Contact.from_row)
 
 
 CLIENT_INPUT_FIELDS = ("name", "address", "siret")
@@ -278,7 +265,7 @@ class Mutation:
         )
         return Client.from_row(row, info.context)
 
-    @strawberry.mutation(description="Refused while the client is enrolled in a session.")
+    @strawberry.mutation(description="Refused while the client is in a session.")
     async def delete_client(self, info: Info, id: relay.GlobalID) -> DeleteResult:
         removed = await clients.delete_client(info.context.require_writer(), db_id(id, Client))
         return deleted(Client, removed)

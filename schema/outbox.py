@@ -55,14 +55,11 @@ class Query:
     async def emails(
         self,
         info: Info,
-        status: EmailStatus | None = None,
-        first: int = 50,  # type: ignore[valid-type]
+        status: EmailStatus | None = None,  # type: ignore[valid-type]  # strawberry.enum value
+        first: int = 50,
     ) -> list[Email]:
-        scope = info.context.require_scope()
-        qs = scope.query(OutboundEmail)
-        if status is not None:
-            qs = qs.filter(status=status)
-        rows = await qs.order_by("-id").limit(max(1, min(first, 100)))
+        qs = outbox.emails_query(info.context.require_scope(), status)
+        rows = await qs.limit(max(1, min(first, 100)))
         return [Email.from_row(r) for r in rows]
 
 

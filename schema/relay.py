@@ -9,8 +9,8 @@ from resolvers.context import row_id
 from resolvers.errors import NotFound
 
 
-def db_id(global_id: relay.GlobalID | str, node_type: type) -> int:
-    """Database id of a global ID of ``node_type``; anything else is NOT_FOUND."""
+def db_id(global_id: relay.GlobalID | str, node_type: type, *, field: str = "id") -> int:
+    """Database id of a global ID of ``node_type``; anything else is NOT_FOUND on ``field``."""
     try:
         gid = (
             global_id
@@ -25,4 +25,4 @@ def db_id(global_id: relay.GlobalID | str, node_type: type) -> int:
                 return pk
     except (ValueError, TypeError):
         pass
-    raise NotFound(f"{node_type.__name__} {global_id} not found", field="id")
+    raise NotFound(f"{node_type.__name__} {global_id} not found", field=field)

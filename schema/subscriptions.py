@@ -17,7 +17,7 @@ from resolvers.leads.records import EVENT_TYPES
 from schema.context import Info
 from schema.leads.types import Lead
 from schema.relay import db_id
-from schema.sessions import Session
+from schema.sessions.types import Session
 
 
 @strawberry.type

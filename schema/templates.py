@@ -42,10 +42,8 @@ class EmailTemplate(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[EmailTemplate | None]:
-        ids = [int(i) for i in node_ids]
-        scope = info.context.require_scope()
-        rows = {r.id: r for r in await scope.query(EmailTemplateRow).filter(id__in=ids)}
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        rows = await info.context.require_scope().get_many(EmailTemplateRow, node_ids)
+        return [cls.from_row(row) if row else None for row in rows]
 
 
 @strawberry.type

@@ -11,13 +11,13 @@ from typing import Any
 from strawberry.extensions import parser_cache, validation_cache
 
 from app.asgi import TrainhubGraphQL
-from app.training_grid import seed_grid
 from models.sessions import Client, Contact, SessionClient, SessionSlot
 from resolvers import dataloaders
 from resolvers.dataloaders import ClientRecord, ContactRecord, EnrolmentRecord, SlotRecord
 from schema import DOCUMENTS_CACHED, SchemaLimits, build_schema
 from tests.conftest import Tenant
 from tests.test_sessions_query import START
+from tests.training_grid import seed_grid
 
 STRICT = SchemaLimits(max_depth=3, max_tokens=40, max_aliases=2)
 SHALLOW = "{ __typename }"

@@ -7,12 +7,12 @@ from typing import Any
 
 import strawberry
 
-from app.training_grid import seed_grid
 from schema import SchemaLimits, build_schema
 from schema.context import Context
 from schema.execution import FastFieldsExecutionContext
 from tests.conftest import Tenant
 from tests.test_sessions_query import NESTED, START
+from tests.training_grid import seed_grid
 
 RICH = """
 query($withContacts: Boolean!) {

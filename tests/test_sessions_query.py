@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.training_grid import seed_grid
 from tests.conftest import GraphQLClient, Tenant
 from tests.statements import StatementCounter
+from tests.training_grid import seed_grid
 
 NESTED = """
 query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount edges { node {

@@ -13,7 +13,7 @@ from schema.relay import db_id
 
 # The real node type (no name-only stand-in needed): schema.sessions imports only
 # confirmation.types, so importing it here makes no cycle.
-from schema.sessions import SessionClient
+from schema.sessions.types import SessionClient
 
 
 def decode_session_client_id(gid: strawberry.ID) -> int:
