@@ -2,7 +2,7 @@
 exact JSON answer, built with asyncpg and plain dicts (no ORM, no GraphQL).
 
 Same work per request as the API where it matters: the Bearer token is verified and its
-user looked up, then one statement per level (sessions, count, slots, enrolments,
+user looked up, then one statement per level (sessions, count, slots, session clients,
 clients, contacts) and JSON encoding. Run with ``uvicorn bench.baseline_app:create_app
 --factory`` and BENCH_DSN / SECRET_KEY in the environment.
 """
@@ -60,10 +60,10 @@ async def nested_sessions(pool: asyncpg.Pool, org: int, locale: str) -> dict[str
         slots = defaultdict(list)
         for row in await db.fetch(SLOTS, org, ids):
             slots[row["session_id"]].append(row)
-        enrolments = defaultdict(list)
+        session_clients = defaultdict(list)
         client_ids = set()
         for row in await db.fetch(ENROLMENTS, org, ids):
-            enrolments[row["session_id"]].append(row)
+            session_clients[row["session_id"]].append(row)
             client_ids.add(row["client_id"])
         clients = {r["id"]: r for r in await db.fetch(CLIENTS, org, list(client_ids))}
         contacts = defaultdict(list)
@@ -92,7 +92,7 @@ async def nested_sessions(pool: asyncpg.Pool, org: int, locale: str) -> dict[str
             "contacts": [contact(c) for c in own],
         }
 
-    def enrolment(row: Any) -> dict[str, Any]:
+    def session_client(row: Any) -> dict[str, Any]:
         state = ConfirmationState(row["confirmation_state"])
         return {
             "node": {
@@ -138,7 +138,7 @@ async def nested_sessions(pool: asyncpg.Pool, org: int, locale: str) -> dict[str
                 }
                 for s in slots[row["id"]]
             ],
-            "clients": {"edges": [enrolment(e) for e in enrolments[row["id"]]]},
+            "clients": {"edges": [session_client(e) for e in session_clients[row["id"]]]},
         }
 
     return {

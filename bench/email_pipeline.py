@@ -68,7 +68,7 @@ class Sink:
         return Counter(line for line in lines if line != "READY")
 
 
-async def enrolments(count: int) -> tuple[Scope, str, list[int], ProposalInput]:
+async def session_clients(count: int) -> tuple[Scope, str, list[int], ProposalInput]:
     """A new organisation with ``count`` session clients that can be sent a proposal."""
     sessions = -(-count // CLIENTS_PER_SESSION)
     first_slot = now().date() + timedelta(days=30)
@@ -137,7 +137,7 @@ class WorkerPhase:
 async def worker_alone(settings: Settings, sink: Sink, n: int) -> WorkerPhase:
     """(a): N+1 proposals written in-process (nothing enqueued), then enqueued to the
     running worker: one to warm it up, then N at once."""
-    scope, _, ids, proposal = await enrolments(n + 1)
+    scope, _, ids, proposal = await session_clients(n + 1)
     with counting_statements() as statements:
         for session_client_id in ids:
             await send_date_proposal(scope, session_client_id, proposal)
@@ -174,7 +174,7 @@ def relay_id(type_name: str, pk: int) -> str:
 async def end_to_end(url: str, sink: Sink, n: int) -> tuple[float, float, int]:
     """(b): sendDateProposals over HTTP, one warm-up item then N in batches of 100.
     Returns emails/s, the seconds the mutations took, and duplicates."""
-    scope, token, ids, proposal = await enrolments(n + 1)
+    scope, token, ids, proposal = await session_clients(n + 1)
     headers = {"Authorization": f"Bearer {token}"}
 
     async def send(http: httpx.AsyncClient, batch: list[int]) -> None:

@@ -101,11 +101,11 @@ class SessionSlot(TenantModel):
 
 class SessionClient(TenantModel):
     session = fields.ForeignKeyField(
-        "training.TrainingSession", related_name="enrolments", on_delete=fields.CASCADE
+        "training.TrainingSession", related_name="session_clients", on_delete=fields.CASCADE
     )
     session_id: int
     client = fields.ForeignKeyField(
-        "training.Client", related_name="enrolments", on_delete=fields.CASCADE, db_index=True
+        "training.Client", related_name="session_clients", on_delete=fields.CASCADE, db_index=True
     )
     client_id: int
     confirmation_state = fields.CharEnumField(

@@ -12,11 +12,13 @@ A bulk call writes a list of items under an ``ErrorPolicy`` (Saleor's three valu
 Each item answers ``{index, id, errors: [{code, field, message}]}`` (plus an ``outcome``
 where the mutation has one, e.g. CREATED/UPDATED); ``count`` is how many items were
 written. An error's ``field`` is its path in the mutation's arguments, list positions as
-numbers: ``inputs.2.proposal.cc.1`` is the second CC address of the third item,
-``inputs.2`` the item as a whole; a refusal of the whole call names the argument alone
-(``inputs``: too many items); field names are camelCase (``entries.3.email``). With an
-``idempotencyKey`` a retry answers the first call's result and writes nothing.
-Each mutation caps its number of items (``max_items``).
+numbers and names in camelCase: ``inputs.2.proposal.cc.1`` is the second CC address of
+the third item, ``inputs.2`` the item as a whole; a refusal of the whole call names the
+argument alone (``inputs``: too many items). Item writers name fields relative to their
+item (``proposal.cc.1``, ``slots.0.endTime``, none for the item itself) and ``run_bulk``
+makes them paths; a value the database refuses (too long, out of range) is an error of
+its item, not of the call. With an ``idempotencyKey`` a retry answers the first call's
+result and writes nothing. Each mutation caps its number of items (``max_items``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from resolvers.context import Scope
-from resolvers.errors import UserError, ValidationFailed
+from resolvers.errors import UserError, ValidationFailed, refused_value
 from resolvers.idempotency import run_once
 from resolvers.runtime import atomic
 
@@ -125,15 +127,28 @@ class _RejectEverything(Exception):
         self.items = items
 
 
-async def _write_item(index: int, item: T, write: ItemWriter[T], lenient: bool) -> ItemResult:
+def _at(path: str, error: ItemError) -> ItemError:
+    """``error`` of the item at ``path`` (``inputs.2``), its field made a full path."""
+    return ItemError(error.code, error.message, f"{path}.{error.field}" if error.field else path)
+
+
+async def _write_item(
+    index: int, path: str, item: T, write: ItemWriter[T], lenient: bool
+) -> ItemResult:
     try:
         async with atomic():  # a savepoint: a failing item leaves nothing behind
             written = await write(item, lenient)
     except ItemRejected as rejected:
-        return ItemResult(index, errors=rejected.errors)
+        return ItemResult(index, errors=[_at(path, e) for e in rejected.errors])
     except UserError as error:
-        return ItemResult(index, errors=[ItemError.of(error)])
-    return ItemResult(index, written.id, list(written.left_out), written.outcome)
+        return ItemResult(index, errors=[_at(path, ItemError.of(error))])
+    except Exception as exc:
+        refused = refused_value(exc)
+        if refused is None:
+            raise
+        return ItemResult(index, errors=[_at(path, ItemError.of(refused))])
+    left_out = [_at(path, e) for e in written.left_out]
+    return ItemResult(index, written.id, left_out, written.outcome)
 
 
 async def run_bulk(
@@ -153,7 +168,10 @@ async def run_bulk(
     lenient = call.policy == ErrorPolicy.IGNORE_FAILED
 
     async def produce() -> dict[str, Any]:
-        items = [await _write_item(i, item, write, lenient) for i, item in enumerate(call.items)]
+        items = [
+            await _write_item(i, f"{call.field}.{i}", item, write, lenient)
+            for i, item in enumerate(call.items)
+        ]
         failed = any(item.id is None for item in items)
         if failed and call.policy == ErrorPolicy.REJECT_EVERYTHING:
             raise _RejectEverything(items)  # rolls the whole transaction back

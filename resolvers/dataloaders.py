@@ -73,7 +73,7 @@ class SlotRecord(NamedTuple):
     location: str
 
 
-class EnrolmentRecord(NamedTuple):
+class SessionClientRecord(NamedTuple):
     id: int
     session_id: int
     client_id: int
@@ -205,8 +205,8 @@ def slots_by_session(scope: Scope) -> DataLoader[int, list[SlotRecord]]:
     return _grouped(scope, SessionSlot, "session_id", SLOT_ORDER, SlotRecord)
 
 
-def enrolments_by_session(scope: Scope) -> DataLoader[int, list[EnrolmentRecord]]:
-    return _grouped(scope, SessionClient, "session_id", ("id",), EnrolmentRecord)
+def session_clients_by_session(scope: Scope) -> DataLoader[int, list[SessionClientRecord]]:
+    return _grouped(scope, SessionClient, "session_id", ("id",), SessionClientRecord)
 
 
 def contacts_by_client(scope: Scope) -> DataLoader[int, list[ContactRecord]]:
@@ -237,7 +237,7 @@ def _many(
 
 clients_by_ids = _many(clients_by_id)
 slots_by_sessions = _many(slots_by_session)
-enrolments_by_sessions = _many(enrolments_by_session)
+session_clients_by_sessions = _many(session_clients_by_session)
 contacts_by_clients = _many(contacts_by_client)
 
 

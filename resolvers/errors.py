@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from asyncpg.exceptions import DataError
+from tortoise.exceptions import OperationalError
+from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 
 class UserError(Exception):
@@ -56,3 +61,33 @@ class Forbidden(UserError):
 
 class RateLimited(UserError):
     code = "RATE_LIMITED"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _column_name(reason: str) -> str | None:
+    name, sep, _ = reason.partition(": ")
+    return _camel(name) if sep and name.isidentifier() else None
+
+
+def refused_value(original: BaseException | None) -> UserError | None:
+    """A value the database cannot hold (too long for its column, a NUL character, a
+    number out of range) is the caller's mistake, not a bug; what it was part of rolls
+    back. None for any other exception."""
+    if isinstance(original, TortoiseValidationError):
+        reason = str(original)
+        field = _column_name(reason)
+        longest = re.search(r"> (\d+)$", reason)
+        if longest:
+            return ValidationFailed(
+                f"{field or 'a value'} must be at most {longest.group(1)} characters",
+                field=field,
+            )
+        return ValidationFailed(f"{field or 'a value'} is not valid", field=field)
+    cause = original.__cause__ if isinstance(original, OperationalError) else original
+    if isinstance(cause, DataError | OverflowError):
+        return ValidationFailed(f"a value was refused: {str(cause)[:200]}")
+    return None

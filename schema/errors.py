@@ -3,18 +3,13 @@ outside development (SPEC §10–11)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
-from asyncpg.exceptions import DataError
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalIDValueError
-from tortoise.exceptions import OperationalError
-from tortoise.exceptions import ValidationError as TortoiseValidationError
 
-from resolvers.errors import NotFound, UserError, ValidationFailed
-from schema.common import camel
+from resolvers.errors import NotFound, UserError, refused_value
 
 MASKED_MESSAGE = "Unexpected error."
 
@@ -29,31 +24,12 @@ def should_mask(error: GraphQLError) -> bool:
     return not is_user_facing(error)
 
 
-def _column_name(reason: str) -> str | None:
-    name, sep, _ = reason.partition(": ")
-    return camel(name) if sep and name.isidentifier() else None
-
-
 def refused_input(original: BaseException | None) -> UserError | None:
-    """A value the database cannot hold (too long for its column, a NUL character, a number
-    out of range) is the caller's mistake, not a bug; nothing was written (the transaction
-    rolled back). A malformed global ID answers like a missing record."""
+    """A value the database refuses is a VALIDATION_ERROR (resolvers.errors.refused_value);
+    a malformed global ID answers like a missing record."""
     if isinstance(original, GlobalIDValueError):
         return NotFound(str(original), field="id")
-    if isinstance(original, TortoiseValidationError):
-        reason = str(original)
-        field = _column_name(reason)
-        longest = re.search(r"> (\d+)$", reason)
-        if longest:
-            return ValidationFailed(
-                f"{field or 'a value'} must be at most {longest.group(1)} characters",
-                field=field,
-            )
-        return ValidationFailed(f"{field or 'a value'} is not valid", field=field)
-    cause = original.__cause__ if isinstance(original, OperationalError) else original
-    if isinstance(cause, DataError | OverflowError):
-        return ValidationFailed(f"a value was refused: {str(cause)[:200]}")
-    return None
+    return refused_value(original)
 
 
 class TypedInputErrors(SchemaExtension):

@@ -66,7 +66,7 @@ async def test_dev_mode_serves_graphiql_login_and_mailbox(
         )
         token = login.json()["data"]["login"]["accessToken"]
 
-        # The demo's first enrolment gets a proposal; its links point at this server.
+        # The demo's first session client gets a proposal; its links point at this server.
         deadline = (date.today() + timedelta(days=2)).isoformat()
         sent = await http.post(
             "/graphql",

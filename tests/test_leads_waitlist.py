@@ -172,3 +172,17 @@ async def test_an_unknown_store_is_not_found_on_store_id(
         assert error_codes(body) == ["NOT_FOUND"], body
         assert body["errors"][0]["extensions"]["field"] == "storeId"
     assert await written() == (0, 0, 0)
+
+
+async def test_a_value_the_database_refuses_is_an_error_of_its_entry_only(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    # A customer id longer than its column is refused with its entry, not the whole call.
+    store = await make_store(gql, tenant)
+    entries = [entry("c1"), entry("x" * 300, lastName="Long"), entry("c3")]
+    result = await upsert(gql, tenant.staff, store, entries, p="REJECT_FAILED_ROWS")
+    assert result["count"] == 2
+    assert [r["outcome"] for r in result["results"]] == ["CREATED", None, "CREATED"]
+    assert [e["code"] for e in result["results"][1]["errors"]] == ["VALIDATION_ERROR"]
+    assert result["results"][1]["errors"][0]["field"] == "entries.1.customerId"
+    assert await lead_count() == 2

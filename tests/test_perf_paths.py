@@ -13,7 +13,7 @@ from strawberry.extensions import parser_cache, validation_cache
 from app.asgi import TrainhubGraphQL
 from models.sessions import Client, Contact, SessionClient, SessionSlot
 from resolvers import dataloaders
-from resolvers.dataloaders import ClientRecord, ContactRecord, EnrolmentRecord, SlotRecord
+from resolvers.dataloaders import ClientRecord, ContactRecord, SessionClientRecord, SlotRecord
 from schema import DOCUMENTS_CACHED, SchemaLimits, build_schema
 from tests.conftest import Tenant
 from tests.test_sessions_query import START
@@ -89,7 +89,7 @@ async def test_records_equal_what_values_list_gives(tenant: Tenant, other_tenant
     scope = tenant.staff.scope
     for model, record in (
         (SessionSlot, SlotRecord),
-        (SessionClient, EnrolmentRecord),
+        (SessionClient, SessionClientRecord),
         (Contact, ContactRecord),
         (Client, ClientRecord),
     ):

@@ -343,3 +343,17 @@ async def test_a_concurrent_duplicate_is_the_same_item_conflict(
     finally:
         await conn.close()
     assert await TrainingSession.filter(reference="R-2").count() == 1  # the other item stands
+
+
+async def test_a_value_too_long_for_its_column_fails_its_item_only(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    """No resolver check catches it: the database layer refuses the row, and the bulk
+    contract makes that an error of the item (its savepoint rolled back), not of the call."""
+    inputs = [session_input("L-0"), session_input("L-1", location="x" * 5000), session_input("L-2")]
+    payload = await create_sessions(gql, tenant, inputs, "REJECT_FAILED_ROWS")
+    assert payload["count"] == 2
+    ((code, field),) = errors_of(payload)[1]
+    assert errors_of(payload)[::2] == [[], []]
+    assert code == "VALIDATION_ERROR" and field == "inputs.1.location"
+    assert sorted(await TrainingSession.all().values_list("reference", flat=True)) == ["L-0", "L-2"]

@@ -314,16 +314,16 @@ class ProposalItem:
     data: ProposalInput
 
 
-def _item_path(error: ItemError, prefix: str) -> ItemError:
-    """An error of one proposal, its field as the path in the mutation's input."""
+def _in_item(error: ItemError) -> ItemError:
+    """An error of one proposal, its field made relative to the bulk item."""
     head = (error.field or "").split(".")[0]
     if head in PROPOSAL_FIELDS:
-        path = f"{prefix}.proposal.{error.field}"
+        field: str | None = f"proposal.{error.field}"
     elif head in SESSION_CLIENT_FIELDS:
-        path = f"{prefix}.sessionClientId"
+        field = "sessionClientId"
     else:
-        path = prefix  # the item as a whole (e.g. the organisation's template)
-    return ItemError(error.code, error.message, path)
+        field = None  # the item as a whole (e.g. the organisation's template)
+    return ItemError(error.code, error.message, field)
 
 
 async def send_date_proposals(
@@ -337,19 +337,15 @@ async def send_date_proposals(
     ``send_date_proposal``. Required parts (a valid To, the deadline, the state, the
     session client) fail the item; under IGNORE_FAILED invalid CC/BCC addresses and
     unknown attachments are left out and the proposal is sent without them."""
-    call = BulkCall(
-        "sendDateProposals", list(enumerate(items)), policy, idempotency_key, MAX_BULK_ITEMS
-    )
+    call = BulkCall("sendDateProposals", items, policy, idempotency_key, MAX_BULK_ITEMS)
 
-    async def write(numbered: tuple[int, ProposalItem], lenient: bool) -> Written:
-        index, item = numbered
-        prefix = f"{call.field}.{index}"
+    async def write(item: ProposalItem, lenient: bool) -> Written:
         try:
             if item.session_client_id is None:
                 raise NotFound("unknown session client", field="sessionClientId")
             proposal, left_out = await _propose(scope, item.session_client_id, item.data, lenient)
         except UserError as error:
-            raise ItemRejected([_item_path(ItemError.of(error), prefix)]) from error
-        return Written(proposal.id, [_item_path(e, prefix) for e in left_out])
+            raise ItemRejected([_in_item(ItemError.of(error))]) from error
+        return Written(proposal.id, [_in_item(e) for e in left_out])
 
     return await run_bulk(scope, call, write)

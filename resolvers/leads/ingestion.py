@@ -141,13 +141,9 @@ async def upsert_waitlist_entries(
     scope.require_write()
     store = await get_store(scope, store_id)
 
-    async def write(item: tuple[int, Mapping[str, Any]], lenient: bool) -> Written:
-        index, data = item
+    async def write(data: Mapping[str, Any], lenient: bool) -> Written:
         checked = check_event(data)
-        errors = [
-            ItemError(p.error.code, p.error.message, field=f"entries.{index}.{p.key}")
-            for p in checked.problems
-        ]
+        errors = [ItemError(p.error.code, p.error.message, p.key) for p in checked.problems]
         if checked.event is None or (errors and not lenient):
             raise ItemRejected(errors)
         outcome, lead_id = await apply_waitlist_event(scope, store, checked.event)
@@ -155,7 +151,7 @@ async def upsert_waitlist_entries(
 
     call = BulkCall(
         operation=f"upsertWaitlistEntries:{store.id}",
-        items=list(enumerate(entries)),
+        items=entries,
         policy=policy,
         idempotency_key=idempotency_key,
         max_items=MAX_WAITLIST_ENTRIES,

@@ -218,5 +218,6 @@ FIELD_PARSERS: dict[str, Callable[[Mapping[str, Any], bool], Any]] = {
 # Then the parsed values: an address must be one, a text must fit its lead column.
 VALUE_CHECKS: tuple[tuple[str, Callable[[Any], object]], ...] = (
     ("email", lambda value: clean_addresses([value], "email")),
+    ("customerId", partial(check_length, "store_customer_id")),
     *((key, partial(check_length, column)) for key, column in TEXT_COLUMNS.items()),
 )

@@ -18,7 +18,6 @@ from resolvers.bulk import (
     BulkResult,
     ErrorPolicy,
     ItemError,
-    ItemRejected,
     Written,
     run_bulk,
 )
@@ -34,7 +33,7 @@ MAX_SESSIONS_AT_ONCE = 100
 
 
 @contextmanager
-def taken_as_conflict(message: str, field: str) -> Iterator[None]:
+def taken_as_conflict(message: str, field: str | None) -> Iterator[None]:
     """A concurrent write took the unique value after our check: same answer as the check."""
     try:
         yield
@@ -133,12 +132,6 @@ async def create_session(scope: Scope, new: NewSession) -> TrainingSession:
     return session
 
 
-def _in_item(path: str, error: UserError) -> ItemError:
-    """An error of the item at ``path`` (``inputs.2``), its field made the path in the
-    mutation's arguments (``inputs.2.slots.1.endTime``)."""
-    return ItemError(error.code, error.message, f"{path}.{error.field}" if error.field else path)
-
-
 async def create_sessions(
     scope: Scope,
     batch: Sequence[NewSession],
@@ -148,23 +141,16 @@ async def create_sessions(
     """A script's sessions on the bulk contract (resolvers/bulk.py): a reference already
     used, or given by an earlier item of the batch, is a CONFLICT of the item; under
     IGNORE_FAILED an unknown owner and invalid slots are left out of the session."""
-    call = BulkCall(
-        "createSessions", list(enumerate(batch)), policy, idempotency_key, MAX_SESSIONS_AT_ONCE
-    )
+    call = BulkCall("createSessions", batch, policy, idempotency_key, MAX_SESSIONS_AT_ONCE)
     written: set[str] = set()
 
-    async def write(item: tuple[int, NewSession], lenient: bool) -> Written:
-        index, new = item
-        path = f"{call.field}.{index}"
-        try:
-            if new.reference in written:
-                raise Conflict(f"reference {new.reference} is given twice", field="reference")
-            await _check_reference_free(scope, new.reference)
-            session, left_out = await _insert_session(scope, new, lenient)
-        except UserError as error:
-            raise ItemRejected([_in_item(path, error)]) from error
+    async def write(new: NewSession, lenient: bool) -> Written:
+        if new.reference in written:
+            raise Conflict(f"reference {new.reference} is given twice", field="reference")
+        await _check_reference_free(scope, new.reference)
+        session, left_out = await _insert_session(scope, new, lenient)
         written.add(new.reference)
-        return Written(session.id, [_in_item(path, error) for error in left_out])
+        return Written(session.id, [ItemError.of(error) for error in left_out])
 
     return await run_bulk(scope, call, write)
 

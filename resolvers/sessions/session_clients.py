@@ -19,9 +19,10 @@ MAX_CLIENTS_AT_ONCE = 100
 
 
 async def _add_session_client(
-    scope: Scope, session: TrainingSession, client_id: int, field: str
+    scope: Scope, session: TrainingSession, client_id: int, field: str | None
 ) -> SessionClient:
-    """``client_id`` in the locked ``session``; errors name ``field``."""
+    """``client_id`` in the locked ``session``; errors name ``field`` (None: a bulk item,
+    the client id as a whole)."""
     client = await scope.query(Client).filter(id=client_id).first()
     if client is None:
         raise NotFound(f"client {client_id} not found", field=field)
@@ -66,7 +67,7 @@ async def add_clients(
     scope.require_write()
     call = BulkCall(
         f"addClientsToSession:{session_id}",
-        list(enumerate(client_ids)),
+        client_ids,
         policy,
         idempotency_key,
         MAX_CLIENTS_AT_ONCE,
@@ -81,13 +82,11 @@ async def add_clients(
             raise NotFound(f"session {session_id} not found", field="sessionId")
         given: set[int] = set()
 
-        async def write(item: tuple[int, int], lenient: bool) -> Written:
-            index, client_id = item
-            path = f"{call.field}.{index}"  # the item is the client id as a whole
+        async def write(client_id: int, lenient: bool) -> Written:
             if client_id in given:
-                raise Conflict(f"client {client_id} is given twice", field=path)
+                raise Conflict(f"client {client_id} is given twice")
             given.add(client_id)
-            return Written((await _add_session_client(scope, session, client_id, path)).id)
+            return Written((await _add_session_client(scope, session, client_id, None)).id)
 
         async def finish(written_ids: list[int]) -> None:
             await refresh_summary(scope, session.id)

@@ -11,14 +11,16 @@ import strawberry
 from strawberry import relay
 from strawberry.utils.str_converters import to_camel_case
 
-from models.leads import Store
+from models.leads import Lead, Store
 from resolvers.context import row_id
 from resolvers.errors import NotFound
 from resolvers.leads.fields import EDITABLE_FIELDS, FIELD_KINDS
 from resolvers.leads.listing import LeadFilter, LeadOrder, LeadSort
+from resolvers.selections import Selection
 from schema.common import given_fields
 from schema.leads.enums import LeadSortField, LeadStatus, WaitlistEventType, WaitlistStatus
 from schema.relay import db_id
+from schema.selections import selection_of
 
 
 def int_id(raw: str | None, field: str) -> int | None:
@@ -65,6 +67,20 @@ class LeadFilterInput:
 
 def lead_filter(value: LeadFilterInput | None) -> LeadFilter:
     return value.to_filter() if value else LeadFilter()
+
+
+@strawberry.input(
+    description="Which leads an action, export or print works on: the ids given, or every "
+    "lead the list's filter matches except excludeIds. Give ids or filter."
+)
+class LeadSelection:
+    ids: list[relay.GlobalID] | None = None
+    filter: LeadFilterInput | None = None
+    exclude_ids: list[relay.GlobalID] | None = None
+
+    def to_selection(self) -> Selection[LeadFilter]:
+        wanted = self.filter.to_filter() if self.filter else None
+        return selection_of(Lead, self.ids, wanted, self.exclude_ids)
 
 
 @strawberry.input

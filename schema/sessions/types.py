@@ -16,7 +16,7 @@ from models.sessions import SessionClient as SessionClientRow
 from models.sessions import SessionSlot as SessionSlotRow
 from models.sessions import TrainingSession
 from resolvers import dataloaders, labels
-from resolvers.dataloaders import EnrolmentRecord, SlotRecord
+from resolvers.dataloaders import SessionClientRecord, SlotRecord
 from resolvers.errors import NotFound
 from resolvers.sessions.slots import wall_time
 from schema.auth import User
@@ -163,7 +163,7 @@ class Session(relay.Node):
     async def _load_clients(
         self, info: Info, first: int | None, after: str | None
     ) -> Connection[SessionClient]:
-        rows = await info.context.loader(dataloaders.enrolments_by_session).load(self.id)
+        rows = await info.context.loader(dataloaders.session_clients_by_session).load(self.id)
         node_selections = below(selections_of(info), "edges", "node")
         nodes = await session_client_nodes(info, rows, node_selections)
         return paginate_loaded(nodes, first, after, same)
@@ -195,7 +195,7 @@ class Session(relay.Node):
 
 async def session_client_nodes(
     info: Info,
-    rows: Sequence[SessionClientRow | EnrolmentRecord],
+    rows: Sequence[SessionClientRow | SessionClientRecord],
     selections: list[Selection] | None,
 ) -> list[SessionClient]:
     """Session client nodes with labels in the caller's locale; their clients (and the
@@ -245,7 +245,9 @@ async def session_nodes(
             node.slots = [SessionSlot.from_row(s, node.location) for s in slots]
     client_selections = below(selections, "clients", "edges", "node")
     if nodes and client_selections is not None:
-        per_session = await info.context.loader(dataloaders.enrolments_by_sessions).load(tuple(ids))
+        per_session = await info.context.loader(dataloaders.session_clients_by_sessions).load(
+            tuple(ids)
+        )
         flat = await session_client_nodes(
             info, [row for rows in per_session for row in rows], client_selections
         )
