@@ -32,7 +32,7 @@ class PanelSetting:
 class Layout:
     owner_type: OwnerType
     panels: list[PanelSetting]
-    stored: bool  # False: the default layout (nothing stored for this user and type)
+    stored: bool  # False: the default layout (nothing chosen by this user for this type)
 
 
 def arrange(owner_type: OwnerType, stored: SubpanelLayout | None) -> Layout:
@@ -43,7 +43,7 @@ def arrange(owner_type: OwnerType, stored: SubpanelLayout | None) -> Layout:
     return Layout(
         owner_type,
         [PanelSetting(panels[k], bool(collapsed.get(k, panels[k].collapsed))) for k in order],
-        stored is not None,
+        bool(stored and (stored.order or stored.collapsed)),
     )
 
 

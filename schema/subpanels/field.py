@@ -18,10 +18,17 @@ SubpanelRef = Annotated["Subpanel", strawberry.lazy("schema.subpanels.types")]
 
 
 def subpanels_field(owner_type: OwnerType) -> Any:
-    async def subpanels(root: strawberry.Parent[Any], info: Info) -> list[SubpanelRef]:
+    async def subpanels(
+        root: strawberry.Parent[Any],
+        info: Info,
+        keys: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Only these panels (still in the caller's order)."),
+        ] = None,
+    ) -> list[SubpanelRef]:
         from schema.subpanels.types import subpanels_of
 
-        return await subpanels_of(info, owner_type, root.id)
+        return await subpanels_of(info, owner_type, root.id, keys)
 
     return strawberry.field(
         resolver=subpanels,

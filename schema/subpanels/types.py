@@ -14,7 +14,7 @@ from resolvers import labels
 from resolvers.subpanels import layout as layouts
 from resolvers.subpanels.layout import Layout, PanelSetting
 from resolvers.subpanels.loaders import panel_counts, panel_layouts
-from resolvers.subpanels.registry import OwnerType, Panel, RelatedKind
+from resolvers.subpanels.registry import OwnerType, Panel, RelatedKind, panel_of
 from resolvers.subpanels.sources import Order
 from schema.audit import ChangeLogEntry
 from schema.clients import Contact
@@ -141,10 +141,18 @@ class Subpanel:
         return build_connection(nodes, offset, size, len(rows) > size, lambda: self._count(info))
 
 
-async def subpanels_of(info: Info, owner_type: OwnerType, owner_id: int) -> list[Subpanel]:
-    """The record's panels in the caller's order (the caller's layouts: one query)."""
+async def subpanels_of(
+    info: Info, owner_type: OwnerType, owner_id: int, keys: Sequence[str] | None = None
+) -> list[Subpanel]:
+    """The record's panels (``keys`` only, if given) in the caller's order; the caller's
+    layouts cost one query per request."""
+    wanted = {panel_of(owner_type, k, field=f"keys.{i}").key for i, k in enumerate(keys or ())}
     found = await info.context.loader(panel_layouts).load(owner_type)
-    return [Subpanel.of(s, owner_type, owner_id, info.context.locale) for s in found.panels]
+    return [
+        Subpanel.of(s, owner_type, owner_id, info.context.locale)
+        for s in found.panels
+        if keys is None or s.panel.key in wanted
+    ]
 
 
 @strawberry.type(description="A subpanel in the caller's layout of a record type.")
