@@ -85,19 +85,33 @@ async def test_leads_page_counts_cost_the_same_at_10_and_50_leads(
     )
 
 
+async def _grid(tenant: Tenant, sessions: int, prefix: str) -> None:
+    await seed_grid(
+        tenant.staff.scope,
+        sessions=sessions,
+        clients_per_session=2,
+        contacts_per_client=1,
+        slots_per_session=1,
+        start=date(2027, 1, 4),
+        prefix=prefix,
+    )
+
+
 async def test_sessions_page_with_their_clients_panels_is_constant_too(
     gql: GraphQLClient, tenant: Tenant, sql: StatementCounter
 ) -> None:
     async def statements() -> int:
         sql.statements.clear()
-        await gql.ok(SESSIONS, as_=tenant.staff)
+        edges = (await gql.ok(SESSIONS, as_=tenant.staff))["sessions"]["edges"]
+        for edge in edges:
+            panels = {p["key"]: p["totalCount"] for p in edge["node"]["subpanels"]}
+            assert panels["clients"] == 2 and panels["proposals"] == 0
+            for enrolled in edge["node"]["clients"]["edges"]:
+                assert [p["key"] for p in enrolled["node"]["subpanels"]][0] == "proposals"
         return len(sql.statements)
 
-    grid = dict(
-        clients_per_session=2, contacts_per_client=1, slots_per_session=1, start=date(2027, 1, 4)
-    )
-    await seed_grid(tenant.staff.scope, sessions=10, prefix="A", **grid)
+    await _grid(tenant, 10, "A")
     small = await statements()
-    await seed_grid(tenant.staff.scope, sessions=40, prefix="B", **grid)
+    await _grid(tenant, 40, "B")
     large = await statements()
     assert small == large, sql.statements

@@ -78,27 +78,32 @@ async def _log(scope: Scope, owner: Owner, action: str, panel: Panel, target: An
 
 
 async def create_related(
-    scope: Scope,
-    owner: Owner,
-    kind: RecordKind | None,
-    values: Mapping[str, Any],
-    document_id: int | None = None,
+    scope: Scope, owner: Owner, kind: RecordKind, values: Mapping[str, Any]
 ) -> tuple[Panel, Any]:
-    """A new note or task (``kind`` and its ``values``), or an uploaded document
-    (``document_id``), attached to ``owner``; the panel it shows in and the record."""
+    """ "Créer": a new note or task attached to ``owner``; its panel and the record."""
     scope.require_write()
-    panel = panel_of_kind(owner.type, kind.kind if kind else RelatedKind.DOCUMENT)
+    panel = panel_of_kind(owner.type, kind.kind)
     async with atomic():
         await lock_owner(scope, owner)
-        if kind is not None:
-            target = await create_record(scope, kind, values)
-        else:
-            target = await scope.query(Document).filter(id=document_id or 0).first()
-            if target is None:
-                raise NotFound(f"document {document_id} not found", field="documentId")
-        await link(scope, owner.link_end, (panel.kind.value, target.id))
-        await _log(scope, owner, "link", panel, target)
-    return panel, target
+        return panel, await _attach(scope, owner, panel, await create_record(scope, kind, values))
+
+
+async def attach_document(scope: Scope, owner: Owner, document_id: int) -> tuple[Panel, Any]:
+    """ "Créer" a document: one uploaded beforehand, attached to ``owner``."""
+    scope.require_write()
+    panel = panel_of_kind(owner.type, RelatedKind.DOCUMENT)
+    async with atomic():
+        await lock_owner(scope, owner)
+        document = await scope.query(Document).filter(id=document_id).first()
+        if document is None:
+            raise NotFound(f"document {document_id} not found", field="documentId")
+        return panel, await _attach(scope, owner, panel, document)
+
+
+async def _attach(scope: Scope, owner: Owner, panel: Panel, target: Any) -> Any:
+    await link(scope, owner.link_end, (panel.kind.value, target.id))
+    await _log(scope, owner, "link", panel, target)
+    return target
 
 
 def selectable_panel(owner: Owner, key: str) -> Panel:

@@ -101,7 +101,7 @@ class Mutation:
         else:
             assert input.document  # the input is @oneOf: exactly one is given
             document_id = db_id(input.document.document_id, Document, field="documentId")
-            panel, row = await related.create_related(scope, owner, None, {}, document_id)
+            panel, row = await related.attach_document(scope, owner, document_id)
         (record,) = await NODES[panel.kind](info, [row])
         return CreateRelatedPayload(record=record, subpanel=await _subpanel(info, owner, panel))
 
