@@ -116,7 +116,7 @@ async def make_records(gql: GraphQLClient, member: Member, tag: str = "") -> dic
         {
             "i": {
                 "reference": f"S-{tag or '1'}",
-                "title": "Sécurité incendie",
+                "title": f"Sécurité incendie {tag}".strip(),
                 "slots": [{"date": "2027-03-01", "startTime": "09:00", "endTime": "17:00"}],
             }
         },

@@ -282,3 +282,39 @@ async def test_pages_and_orders(gql: GraphQLClient, tenant: Tenant) -> None:
             as_=tenant.staff,
         )
         assert error_codes(body) == ["VALIDATION_ERROR"], variables
+
+
+async def test_relation_panels_sort_on_the_related_records_columns(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    records = await make_records(gql, tenant.staff, "C")  # client "AcmeC SA" in "S-C"
+    session = records["Session"]
+    for tag in ("A", "B"):
+        other = await make_records(gql, tenant.staff, tag)
+        await gql.ok(
+            "mutation($s: ID!, $c: ID!) { addClientToSession(sessionId: $s, clientId: $c) { id } }",
+            {"s": session, "c": other["Client"]},
+            as_=tenant.staff,
+        )
+        await gql.ok(
+            "mutation($s: ID!, $c: ID!) { addClientToSession(sessionId: $s, clientId: $c) { id } }",
+            {"s": other["Session"], "c": records["Client"]},
+            as_=tenant.staff,
+        )
+
+    def clients(panel: dict) -> list[str]:
+        return [r["client"]["name"] for r in shown(panel)]
+
+    def sessions(panel: dict) -> list[str]:
+        return [r["session"]["reference"] for r in shown(panel)]
+
+    added = (await subpanels(gql, tenant.staff, session, keys=["clients"]))["clients"]
+    assert clients(added) == ["AcmeC SA", "AcmeA SA", "AcmeB SA"]  # as added (its default)
+    by_name = await subpanels(gql, tenant.staff, session, keys=["clients"], order="TITLE_ASC")
+    assert clients(by_name["clients"]) == ["AcmeA SA", "AcmeB SA", "AcmeC SA"]
+    for owner in (records["Client"], records["Contact"]):  # the contact: its client's
+        titled = await subpanels(gql, tenant.staff, owner, keys=["sessions"], order="TITLE_DESC")
+        assert sessions(titled["sessions"]) == ["S-C", "S-B", "S-A"]
+        assert titled["sessions"]["totalCount"] == 3
+        newest = await subpanels(gql, tenant.staff, owner, keys=["sessions"])
+        assert sessions(newest["sessions"]) == ["S-B", "S-A", "S-C"]

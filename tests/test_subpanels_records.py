@@ -40,6 +40,12 @@ async def test_update_and_delete_notes_and_tasks(gql: GraphQLClient, tenant: Ten
         "body": "Intéressé",
         "version": 2,
     }
+    node = await gql.ok(
+        "query($id: ID!) { node(id: $id) { ... on Note { subject body } } }",
+        {"id": note_id},
+        as_=tenant.staff,
+    )
+    assert node["node"] == {"subject": "Premier contact", "body": "Intéressé"}
     stale = await gql(
         UPDATE_NOTE, {"i": {"id": note_id, "version": 1, "subject": "x"}}, as_=tenant.staff
     )

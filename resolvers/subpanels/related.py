@@ -80,7 +80,7 @@ async def _log(scope: Scope, owner: Owner, action: str, panel: Panel, target: An
 async def create_related(
     scope: Scope, owner: Owner, kind: RecordKind, values: Mapping[str, Any]
 ) -> tuple[Panel, Any]:
-    """ "Créer": a new note or task attached to ``owner``; its panel and the record."""
+    """The "Créer" action: a new note or task attached to ``owner``; its panel and it."""
     scope.require_write()
     panel = panel_of_kind(owner.type, kind.kind)
     async with atomic():
@@ -89,7 +89,8 @@ async def create_related(
 
 
 async def attach_document(scope: Scope, owner: Owner, document_id: int) -> tuple[Panel, Any]:
-    """ "Créer" a document: one uploaded beforehand, attached to ``owner``."""
+    """The "Créer" action for a document: one uploaded beforehand, attached to ``owner``
+    (once: attaching it again changes nothing)."""
     scope.require_write()
     panel = panel_of_kind(owner.type, RelatedKind.DOCUMENT)
     async with atomic():
@@ -101,8 +102,8 @@ async def attach_document(scope: Scope, owner: Owner, document_id: int) -> tuple
 
 
 async def _attach(scope: Scope, owner: Owner, panel: Panel, target: Any) -> Any:
-    await link(scope, owner.link_end, (panel.kind.value, target.id))
-    await _log(scope, owner, "link", panel, target)
+    if await link(scope, owner.link_end, (panel.kind.value, target.id)):
+        await _log(scope, owner, "link", panel, target)
     return target
 
 
@@ -118,9 +119,10 @@ def selectable_panel(owner: Owner, key: str) -> Panel:
 
 
 async def _target(scope: Scope, panel: Panel, target_id: int | None) -> Any:
-    """The target as a bulk item: missing, foreign or of another kind is NOT_FOUND."""
-    model = _linked_source(panel).model
-    row = await scope.query(model).filter(id=target_id).first() if target_id else None
+    """The target as a bulk item, locked (a note being deleted is then gone, not left
+    linked); missing, foreign or of another kind: NOT_FOUND."""
+    rows = scope.query(_linked_source(panel).model).filter(id=target_id).select_for_update()
+    row = await rows.first() if target_id else None
     if row is None:
         kind = panel.kind.value
         raise NotFound(f"{kind} {target_id} not found" if target_id else f"not a {kind} id")
@@ -175,9 +177,9 @@ async def link_related(
     policy: ErrorPolicy = ErrorPolicy.REJECT_EVERYTHING,
     idempotency_key: str | None = None,
 ) -> BulkResult:
-    """ "Sélectionner": attach existing records to the ``key`` panel of ``owner``, one bulk
-    item each (outcome LINKED, or UNCHANGED when already there; ``None``: an id that names
-    no record of that kind, NOT_FOUND)."""
+    """The "Sélectionner" action: attach existing records to the ``key`` panel of
+    ``owner``, one bulk item each (outcome LINKED, or UNCHANGED when already there;
+    ``None``: an id that names no record of that kind, NOT_FOUND)."""
     return await _on_targets(scope, owner, key, target_ids, policy, idempotency_key, attach=True)
 
 
