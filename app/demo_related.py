@@ -57,7 +57,7 @@ async def seed_demo_related(scope: Scope, say: Callable[[str], object] = print) 
         }
         await create_related(scope, owner, TASK, task)
         await attach_document(scope, owner, documents[i % len(documents)].id)
-    say(f"added notes, tasks and documents to {len(owners)} leads, clients, contacts and sessions")
+    say(f"related records: a note, a task and a document on each of {len(owners)} records")
 
 
 async def _owners(scope: Scope) -> list[Owner]:

@@ -14,7 +14,7 @@ fragment R on RelatedRecord {
   __typename
   ... on Note { id subject body author { email } }
   ... on Task { id subject dueDate status { value label } assignee { email } }
-  ... on Document { id filename }
+  ... on Document { id filename uploadedBy { email } }
   ... on Email { id subject kind }
   ... on DateProposal { id subject }
   ... on Contact { id lastName }

@@ -120,6 +120,7 @@ async def test_create_on_every_record_type_and_each_kind(
             "__typename": "Document",
             "id": document,
             "filename": "programme.pdf",
+            "uploadedBy": {"email": tenant.staff.user.email},
         }
         panels = await subpanels(gql, tenant.staff, owner)
         assert identities(panels["notes"]) == [("Note", note["record"]["id"])]

@@ -148,3 +148,18 @@ async def test_bad_inputs_are_typed_errors_and_write_nothing(
     )
     body = await gql(create, {"o": lead, "i": {"note": {"subject": "x"}}}, as_=tenant.staff)
     assert error_codes(body) == ["WRONG_STATE"]
+
+
+async def test_two_creations_in_one_request_each_answer_their_count(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    lead = (await make_records(gql, tenant.staff))["Lead"]
+    data = await gql.ok(
+        """mutation($o: ID!) {
+          a: createRelated(ownerId: $o, input: {note: {subject: "a"}}) { subpanel { totalCount } }
+          b: createRelated(ownerId: $o, input: {note: {subject: "b"}}) { subpanel { totalCount } }
+        }""",
+        {"o": lead},
+        as_=tenant.staff,
+    )
+    assert [data[k]["subpanel"]["totalCount"] for k in ("a", "b")] == [1, 2]

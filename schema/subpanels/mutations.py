@@ -11,6 +11,7 @@ from strawberry import relay
 from resolvers import bulk
 from resolvers.bulk import BulkResult
 from resolvers.subpanels import layout, related
+from resolvers.subpanels.loaders import panel_counts
 from resolvers.subpanels.records import NOTE, TASK, update_record
 from resolvers.subpanels.registry import Panel, RelatedKind
 from resolvers.subpanels.related import MAX_TARGETS, Owner
@@ -56,7 +57,12 @@ class RelatedTargetsPayload(BulkPayload[RelatedRecord]):
 
 
 async def _subpanel(info: Info, owner: Owner, panel: Panel) -> Subpanel:
-    found = await layout.layout(info.context.require_scope(), owner.type)
+    scope = info.context.require_scope()
+    # Counted now: an earlier mutation of the same request may have cached an older count.
+    counts = await panel.source.counts(scope, owner.type, [owner.id])
+    key = (owner.type, panel.key, owner.id)
+    info.context.loader(panel_counts).prime(key, counts.get(owner.id, 0), force=True)
+    found = await layout.layout(scope, owner.type)
     setting = next(s for s in found.panels if s.panel is panel)
     return Subpanel.of(setting, owner.type, owner.id, info.context.locale)
 
