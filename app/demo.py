@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date, time, timedelta
 
 from app.demo_leads import seed_demo_leads
+from app.demo_related import seed_demo_related
 from models.core import Organization, Role, User
 from models.sessions import Client, SessionStatus, TrainingSession
 from resolvers import clients
@@ -65,10 +66,10 @@ async def seed_demo(say: Callable[[str], object] = print) -> Organization:
             )
             say(f"created {role.value.lower()} {email} / {password}")
     admin = await User.get(email=DEMO_ADMIN[0])
-    await seed_training(
-        Scope(org.id, Actor(ActorKind.USER, str(admin.id), admin.email, role=admin.role)), say
-    )
+    scope = Scope(org.id, Actor(ActorKind.USER, str(admin.id), admin.email, role=admin.role))
+    await seed_training(scope, say)
     await seed_demo_leads(org, say)
+    await seed_demo_related(scope, say)
     return org
 
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 APPS: dict[str, list[str]] = {
-    "core": ["models.core", "models.audit", "models.outbox", "models.records"],
+    "core": [
+        "models.core",
+        "models.audit",
+        "models.outbox",
+        "models.records",
+        "models.subpanels",
+    ],
     "training": ["models.sessions"],
     "confirmation": ["models.confirmation"],
     "leads": ["models.leads"],

@@ -40,6 +40,7 @@ class Note(TenantModel):
     author = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    author_id: int | None
 
 
 class TaskStatus(StrEnum):
@@ -51,8 +52,10 @@ class TaskStatus(StrEnum):
 
 class Task(TenantModel):
     subject = fields.CharField(max_length=255)
+    description = fields.TextField(default="")
     due_date = fields.DateField(null=True)
     status = fields.CharEnumField(TaskStatus, max_length=12, default=TaskStatus.NOT_STARTED)
     assignee = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    assignee_id: int | None

@@ -155,3 +155,35 @@ def lead_value(value: str, locale: str | None) -> str:
     """A lead status, waiting-list status or duplicate reason (by its enum value)."""
     french, english = LEAD_VALUES[value]
     return english if locale_of(locale) == "en" else french
+
+
+# Related-record subpanel titles (SPEC §8), by panel key.
+SUBPANEL_TITLES: dict[str, tuple[str, str]] = {
+    "notes": ("Notes", "Notes"),
+    "tasks": ("Tâches", "Tasks"),
+    "documents": ("Documents", "Documents"),
+    "emails": ("E-mails", "Emails"),
+    "change_log": ("Historique des modifications", "Change log"),
+    "contacts": ("Contacts", "Contacts"),
+    "sessions": ("Sessions", "Sessions"),
+    "clients": ("Clients", "Clients"),
+    "proposals": ("Propositions de dates", "Date proposals"),
+    "lead": ("Client potentiel d'origine", "Originating lead"),
+}
+
+TASK_STATUS: dict[str, tuple[str, str]] = {
+    "NOT_STARTED": ("Non commencée", "Not started"),
+    "IN_PROGRESS": ("En cours", "In progress"),
+    "COMPLETED": ("Terminée", "Completed"),
+    "DEFERRED": ("Reportée", "Deferred"),
+}
+
+
+def subpanel_title(key: str, locale: str | None) -> str:
+    french, english = SUBPANEL_TITLES[key]
+    return english if locale_of(locale) == "en" else french
+
+
+def task_status(value: str, locale: str | None) -> str:
+    french, english = TASK_STATUS[value]
+    return english if locale_of(locale) == "en" else french

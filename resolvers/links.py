@@ -8,14 +8,16 @@ from models.records import RecordLink
 from resolvers.context import Scope
 
 
-async def link(scope: Scope, owner: tuple[str, int], target: tuple[str, int]) -> None:
-    await RecordLink.get_or_create(
+async def link(scope: Scope, owner: tuple[str, int], target: tuple[str, int]) -> bool:
+    """Relate ``owner`` to ``target``; False when they already were."""
+    _, created = await RecordLink.get_or_create(
         organization_id=scope.organization_id,
         owner_type=owner[0],
         owner_id=owner[1],
         target_type=target[0],
         target_id=target[1],
     )
+    return created
 
 
 async def unlink(scope: Scope, owner: tuple[str, int], target: tuple[str, int]) -> int:

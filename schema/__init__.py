@@ -37,6 +37,8 @@ from schema.leads import mutations as lead_mutations
 from schema.leads import queries as lead_queries
 from schema.sessions import mutations as session_mutations
 from schema.sessions import queries as session_queries
+from schema.subpanels import mutations as subpanel_mutations
+from schema.subpanels import queries as subpanel_queries
 
 QUERIES: tuple[type, ...] = (
     auth.Query,
@@ -48,6 +50,7 @@ QUERIES: tuple[type, ...] = (
     documents.Query,
     confirmation_queries.Query,
     lead_queries.Query,
+    subpanel_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
@@ -58,6 +61,7 @@ MUTATIONS: tuple[type, ...] = (
     documents.Mutation,
     confirmation_mutations.Mutation,
     lead_mutations.Mutation,
+    subpanel_mutations.Mutation,
 )
 
 

@@ -13,11 +13,13 @@ from models.sessions import Client as ClientRow
 from models.sessions import Contact as ContactRow
 from resolvers import clients, dataloaders
 from resolvers.dataloaders import ClientRecord, ContactRecord
+from resolvers.subpanels.registry import OwnerType
 from schema.common import DeleteResult, deleted, given_fields
 from schema.context import Context, Info
 from schema.pagination import Connection, paginate
 from schema.prefetch import Deferred, below, same, selections_of, with_nodes
 from schema.relay import db_id
+from schema.subpanels.field import subpanels_field
 
 if TYPE_CHECKING:
     from schema.sessions.types import Session
@@ -35,6 +37,7 @@ class Contact(relay.Node):
     job_title: str
     version: int
     client_id: strawberry.Private[int | None]
+    subpanels = subpanels_field(OwnerType.CONTACT)
 
     @classmethod
     def from_row(cls, row: ContactRow | ContactRecord) -> Contact:
@@ -78,6 +81,7 @@ class Client(relay.Node):
         graphql_type=Contact | None, description="The contact proposals are sent to by default."
     )
     main_contact_id: strawberry.Private[int | None]
+    subpanels = subpanels_field(OwnerType.CLIENT)
 
     @classmethod
     def from_row(cls, row: ClientRow | ClientRecord, context: Context) -> Client:

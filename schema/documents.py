@@ -11,7 +11,8 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from models.records import Document as DocumentRow
-from resolvers import documents
+from resolvers import dataloaders, documents
+from schema.auth import User
 from schema.context import Info
 from schema.pagination import Connection, paginate
 
@@ -24,6 +25,7 @@ class Document(relay.Node):
     size: int
     sha256: str
     created_at: datetime
+    uploaded_by_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: DocumentRow) -> Document:
@@ -34,7 +36,15 @@ class Document(relay.Node):
             size=row.size,
             sha256=row.sha256,
             created_at=row.created_at,
+            uploaded_by_id=row.uploaded_by_id,
         )
+
+    @strawberry.field(description="Who uploaded it (null for an API key or a removed user).")
+    async def uploaded_by(self, info: Info) -> User | None:
+        if self.uploaded_by_id is None:
+            return None
+        row = await info.context.loader(dataloaders.users_by_id).load(self.uploaded_by_id)
+        return User.from_row(row) if row else None
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

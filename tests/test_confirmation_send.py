@@ -218,7 +218,7 @@ async def test_attachment_is_sent_and_linked(
     assert error_codes(body) == ["NOT_FOUND"]
 
 
-async def test_emails_are_linked_to_session_client_and_session(
+async def test_emails_are_linked_to_the_records_they_concern(
     gql: GraphQLClient, tenant: Tenant
 ) -> None:
     sc = await add_session_client(tenant)
@@ -232,6 +232,8 @@ async def test_emails_are_linked_to_session_client_and_session(
     assert owners == {
         ("session_client", sc.session_client.id),
         ("session", sc.session.id),
+        ("client", sc.client.id),
+        ("contact", sc.contact.id),  # the main contact it was sent to
     }
 
 

@@ -189,5 +189,5 @@ async def _notify_owner(
         html=rendered.html,
         text=rendered.text,
         kind=TemplateKind.RESPONSE_NOTIFICATION.value,
-        concerns=context.email_owners,
+        concerns=context.email_owners(),
     )

@@ -117,7 +117,7 @@ async def _send_reminder(scope: Scope, proposal_id: int) -> int:
             html=rendered.html,
             text=rendered.text,
             kind=TemplateKind.DATE_PROPOSAL_REMINDER.value,
-            concerns=context.email_owners,
+            concerns=context.email_owners([*proposal.to, *proposal.cc]),
         )
         await scope.query(DateProposal).filter(id=proposal.id).update(reminder_email_id=email.id)
         await log_action(

@@ -259,7 +259,7 @@ async def _write_proposal(
         text=draft.text,
         attachment_ids=proposal.attachment_ids,
         kind=TemplateKind.DATE_PROPOSAL.value,
-        concerns=context.email_owners,
+        concerns=context.email_owners([*draft.to, *draft.cc]),
     )
     proposal.email_id = email.id
     await proposal.save(update_fields=["email_id"])

@@ -3,6 +3,7 @@ contacts, organisation), and the organisation's calendar day it is answered agai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -38,10 +39,17 @@ class SessionClientContext:
         found = next((c for c in self.contacts if c.email.lower() == lowered), None)
         return found or self.main_contact
 
-    @property
-    def email_owners(self) -> list[tuple[str, int]]:
-        """The records a confirmation email is linked to (its session client, its session)."""
-        return [(RECORD_TYPE, self.session_client.id), ("session", self.session.id)]
+    def email_owners(self, recipients: Sequence[str] = ()) -> list[tuple[str, int]]:
+        """The records a confirmation email is linked to, so that it shows in their Emails
+        subpanel: its session client, session and client, and the client's contacts it is
+        addressed to."""
+        addressed = {address.lower() for address in recipients}
+        return [
+            (RECORD_TYPE, self.session_client.id),
+            ("session", self.session.id),
+            ("client", self.client.id),
+            *(("contact", c.id) for c in self.contacts if c.email and c.email.lower() in addressed),
+        ]
 
 
 async def load_session_client_context(

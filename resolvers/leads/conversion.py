@@ -1,6 +1,6 @@
 """Convert a lead (SPEC §7): a Contact from its fields, a Client on request (or an
 existing one), the lead CONVERTED with a link to the contact, its related records
-shared with the contact. Converting twice is refused."""
+shared with the contact and its client. Converting twice is refused."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ class Conversion:
 
 
 async def convert_lead(scope: Scope, lead_id: int, request: ConversionInput) -> Conversion:
-    """Lead → Contact (and a Client on request); related records become the contact's too."""
+    """Lead → Contact (and a Client on request); related records become the contact's
+    (and the client's) too."""
     scope.require_write()
     if request.client_id is not None and request.new_client_name is not None:
         raise ValidationFailed(
@@ -60,6 +61,8 @@ async def convert_lead(scope: Scope, lead_id: int, request: ConversionInput) -> 
             client.version += 1
             await client.save(update_fields=["main_contact_id", "version", "updated_at"])
         await share_links(scope, (RECORD_TYPE, lead.id), ("contact", contact.id))
+        if client is not None:
+            await share_links(scope, (RECORD_TYPE, lead.id), ("client", client.id))
         await save_changes(
             scope,
             lead,

@@ -42,6 +42,8 @@ EVENT_TYPES = (
     "lead.converted",
     "lead.deleted",
     "lead.restored",
+    "lead.related_linked",  # a note, task or document attached (resolvers/subpanels/related.py)
+    "lead.related_unlinked",
 )
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import relay
-from strawberry.utils.str_converters import to_camel_case
 
 from models.leads import Lead as LeadRow
 from models.leads import Store as StoreRow
 from resolvers.leads import duplicates, listing, records
+from schema.audit import ChangeLogEntry
 from schema.context import Info
 from schema.leads.enums import DuplicateReasonValue
 from schema.leads.inputs import LeadFilterInput, LeadOrderBy, lead_filter, lead_order
-from schema.leads.types import DuplicateLeadGroup, Lead, LeadChangeLogEntry, LeadDuplicate, Store
+from schema.leads.types import DuplicateLeadGroup, Lead, LeadDuplicate, Store
 from schema.pagination import Connection, build_connection, decode_cursor, page_size, paginate
 from schema.relay import db_id
 
@@ -39,21 +39,9 @@ class Query:
         return await paginate(qs, first, after, Lead.from_row)
 
     @strawberry.field(description="Who changed what on a lead, oldest first.")
-    async def lead_change_log(self, info: Info, id: relay.GlobalID) -> list[LeadChangeLogEntry]:
+    async def lead_change_log(self, info: Info, id: relay.GlobalID) -> list[ChangeLogEntry]:
         entries = await records.lead_change_log(info.context.require_scope(), db_id(id, LeadRow))
-        return [
-            LeadChangeLogEntry(
-                at=e.at,
-                action=e.action,
-                field=to_camel_case(e.field),
-                old_value=e.old_value,
-                new_value=e.new_value,
-                reason=e.reason,
-                actor_kind=e.actor_kind,
-                actor_label=e.actor_label,
-            )
-            for e in entries
-        ]
+        return [ChangeLogEntry.from_row(e) for e in entries]
 
     @strawberry.field(description="Live leads that look like this one, with why.")
     async def lead_duplicates(self, info: Info, id: relay.GlobalID) -> list[LeadDuplicate]:

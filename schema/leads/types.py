@@ -15,11 +15,13 @@ from models.leads import Store as StoreRow
 from resolvers import dataloaders
 from resolvers.leads.fields import FIELD_KINDS
 from resolvers.leads.listing import lead_neighbors
+from resolvers.subpanels.registry import OwnerType
 from schema.auth import User
 from schema.bulk import BulkPayload
 from schema.context import Info
 from schema.leads.enums import DuplicateReasonValue, LeadStatusValue, WaitlistStatusValue
 from schema.leads.inputs import LeadFilterInput, LeadOrderBy, lead_filter, lead_order
+from schema.subpanels.field import subpanels_field
 
 
 def global_id(type_name: str, pk: int | None) -> relay.GlobalID | None:
@@ -88,6 +90,7 @@ class Lead(relay.Node):
     deleted_at: datetime | None
     version: int
     _row: strawberry.Private[LeadRow]
+    subpanels = subpanels_field(OwnerType.LEAD)
 
     @classmethod
     def from_row(cls, row: LeadRow) -> Lead:
@@ -185,20 +188,6 @@ class CreatedStore:
     secret: str = strawberry.field(
         description="The HMAC signing secret. Shown once: it cannot be read again."
     )
-
-
-@strawberry.type
-class LeadChangeLogEntry:
-    at: datetime
-    action: str
-    field: str = strawberry.field(
-        description="camelCase field name; empty for a whole-record action."
-    )
-    old_value: str | None
-    new_value: str | None
-    reason: str
-    actor_kind: str
-    actor_label: str
 
 
 @strawberry.type

@@ -19,6 +19,7 @@ from resolvers import dataloaders, labels
 from resolvers.dataloaders import SessionClientRecord, SlotRecord
 from resolvers.errors import NotFound
 from resolvers.sessions.slots import wall_time
+from resolvers.subpanels.registry import OwnerType
 from schema.auth import User
 from schema.clients import Client, client_nodes
 from schema.confirmation.types import Confirmation, DateProposal, proposals_of_row
@@ -27,6 +28,7 @@ from schema.execution import NOT_READY, PRELOADED
 from schema.labels import ConfirmationSummaryLabel, SessionStatusLabel
 from schema.pagination import MAX_PAGE_SIZE, Connection, paginate_loaded
 from schema.prefetch import Deferred, below, later, same, selections_of
+from schema.subpanels.field import subpanels_field
 
 N = TypeVar("N")
 
@@ -77,6 +79,7 @@ class SessionClient(relay.Node):
     confirmation: Confirmation
     client: Client | Deferred[Client] = strawberry.field(graphql_type=Client)
     session_id: strawberry.Private[int]
+    subpanels = subpanels_field(OwnerType.SESSION_CLIENT)
 
     @strawberry.field(description="Every date proposal sent to this client, newest first.")
     async def proposals(self, info: Info) -> list[DateProposal]:
@@ -120,6 +123,7 @@ class Session(relay.Node):
     )
     # Set when a list resolver prefetched them (schema/prefetch.py).
     preloaded_clients: strawberry.Private[list[SessionClient] | None] = None
+    subpanels = subpanels_field(OwnerType.SESSION)
 
     @classmethod
     def from_row(cls, row: TrainingSession, context: Context) -> Session:

@@ -1,0 +1,141 @@
+"""Where a subpanel's records come from: each source counts them for many owners with one
+grouped COUNT (a whole list page at once) and pages them for one owner in a given order."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, cast
+
+from tortoise.expressions import Subquery
+from tortoise.functions import Count
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from models.audit import ChangeLogEntry
+from models.records import RecordLink
+from resolvers.context import Scope
+from resolvers.errors import ValidationFailed
+
+
+class Order(StrEnum):
+    NEWEST_FIRST = "NEWEST_FIRST"
+    OLDEST_FIRST = "OLDEST_FIRST"
+    TITLE_ASC = "TITLE_ASC"
+    TITLE_DESC = "TITLE_DESC"
+
+
+@dataclass(frozen=True)
+class Source(ABC):
+    model: type[Model]
+    title: tuple[str, ...] = ()  # the columns TITLE_* sorts on; none: not sortable by title
+    date: str = "created_at"  # the column NEWEST_FIRST / OLDEST_FIRST sort on
+
+    @abstractmethod
+    def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
+        """The owner's records, unordered."""
+
+    @abstractmethod
+    async def counts(
+        self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
+    ) -> dict[int, int]:
+        """How many records each owner has (owners without any are left out)."""
+
+    async def page(
+        self, scope: Scope, owner_type: str, owner_id: int, order: Order, offset: int, limit: int
+    ) -> list[Any]:
+        rows = self.rows(scope, owner_type, owner_id).order_by(*self.ordering(order))
+        return cast(list[Any], await rows.offset(offset).limit(limit))
+
+    def ordering(self, order: Order) -> list[str]:
+        """Columns of ``order``, the id last so that equal values keep a stable order."""
+        if order in (Order.TITLE_ASC, Order.TITLE_DESC):
+            if not self.title:
+                raise ValidationFailed(
+                    "this subpanel cannot be sorted by title: sort it by date", field="orderBy"
+                )
+            columns, descending = [*self.title, "id"], order == Order.TITLE_DESC
+        else:
+            columns, descending = [self.date, "id"], order == Order.NEWEST_FIRST
+        return [f"-{c}" if descending else c for c in columns]
+
+
+async def grouped_counts(rows: QuerySet[Any], key: str) -> dict[int, int]:
+    """``{key value: number of rows}``: one SELECT … GROUP BY."""
+    pairs = await rows.annotate(n=Count("id")).group_by(key).values_list(key, "n")
+    return {int(k): int(n) for k, n in pairs}
+
+
+def links_of(scope: Scope, owner_type: str, target_type: str) -> QuerySet[RecordLink]:
+    return scope.query(RecordLink).filter(owner_type=owner_type, target_type=target_type)
+
+
+@dataclass(frozen=True)
+class Linked(Source):
+    """Records tied to the owner by a ``RecordLink`` of ``target_type`` (notes, emails…)."""
+
+    target_type: str = ""
+
+    def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
+        targets = links_of(scope, owner_type, self.target_type).filter(owner_id=owner_id)
+        return scope.query(self.model).filter(id__in=Subquery(targets.values("target_id")))
+
+    async def counts(
+        self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
+    ) -> dict[int, int]:
+        links = links_of(scope, owner_type, self.target_type).filter(owner_id__in=owner_ids)
+        return await grouped_counts(links, "owner_id")
+
+
+@dataclass(frozen=True)
+class Related(Source):
+    """Rows whose ``key`` column holds the owner's id (a contact's ``client_id``…), or with
+    ``via``, the value of a column of the owner's row (a contact's client's sessions)."""
+
+    key: str = ""
+    via: tuple[type[Model], str] | None = None  # (owner model, its column the key matches)
+    where: Mapping[str, Any] = field(default_factory=dict)
+
+    def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
+        rows = scope.query(self.model).filter(**self.where)
+        if self.via is None:
+            return rows.filter(**{self.key: owner_id})
+        owner_model, column = self.via
+        owner = scope.query(owner_model).filter(id=owner_id).values(column)
+        return rows.filter(**{f"{self.key}__in": Subquery(owner)})
+
+    async def counts(
+        self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
+    ) -> dict[int, int]:
+        if self.via is None:
+            return await self._counts_by_key(scope, owner_ids)
+        owner_model, column = self.via
+        pairs = await scope.query(owner_model).filter(id__in=owner_ids).values_list("id", column)
+        values = {owner: value for owner, value in pairs if value is not None}
+        counts = await self._counts_by_key(scope, sorted(set(values.values())))
+        return {owner: counts[value] for owner, value in values.items() if value in counts}
+
+    async def _counts_by_key(self, scope: Scope, values: Sequence[int]) -> dict[int, int]:
+        rows = scope.query(self.model).filter(**self.where, **{f"{self.key}__in": values})
+        return await grouped_counts(rows, self.key)
+
+
+@dataclass(frozen=True)
+class ChangeLog(Source):
+    """The owner's change-log entries (every field change and whole-record action)."""
+
+    model: type[Model] = ChangeLogEntry
+    date: str = "at"
+
+    def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
+        return scope.query(ChangeLogEntry).filter(record_type=owner_type, record_id=owner_id)
+
+    async def counts(
+        self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
+    ) -> dict[int, int]:
+        entries = scope.query(ChangeLogEntry).filter(
+            record_type=owner_type, record_id__in=owner_ids
+        )
+        return await grouped_counts(entries, "record_id")
