@@ -1,6 +1,7 @@
 """Who may change subpanels, and tenancy: VIEWER users and READ-only keys are refused on
-every subpanel mutation; another organisation's owners and targets answer like missing
-ones, so nothing is ever linked across organisations."""
+every mutation of related records; a VIEWER may still arrange their own panels (an API
+key never has a layout of its own); another organisation's owners and targets answer
+like missing ones, so nothing is ever linked across organisations."""
 
 from __future__ import annotations
 
@@ -68,12 +69,24 @@ async def test_viewers_and_read_only_keys_are_refused_every_subpanel_mutation(
     before = await _written()
     read_key = await tenant.api_key(ApiScope.READ)
     for caller in (tenant.viewer, read_key):
-        for document, variables in _mutations(records):
+        for document, variables in _mutations(records)[:7]:
             body = await gql(document, variables, as_=caller)
             assert error_codes(body) == ["FORBIDDEN"], (document, caller)
         # Reading is theirs: the panels and the default layout.
         assert (await subpanels(gql, caller, records["Lead"]))["notes"]["totalCount"] == 1
+    for document, _ in _mutations(records)[7:]:
+        assert error_codes(await gql(document, as_=read_key)) == ["FORBIDDEN"], document
     assert await _written() == before
+
+
+async def test_a_viewer_arranges_their_own_panels(gql: GraphQLClient, tenant: Tenant) -> None:
+    records = await _fixture(gql, tenant.staff)
+    await gql.ok(COLLAPSE, as_=tenant.viewer)
+    await gql.ok(REORDER, as_=tenant.viewer)
+    viewer_panels = await subpanels(gql, tenant.viewer, records["Lead"])
+    assert list(viewer_panels)[0] == "emails" and viewer_panels["notes"]["collapsed"] is True
+    staff_panels = await subpanels(gql, tenant.staff, records["Lead"])
+    assert list(staff_panels)[0] != "emails" and staff_panels["notes"]["collapsed"] is False
 
 
 async def test_foreign_owners_and_targets_answer_like_missing_ones(

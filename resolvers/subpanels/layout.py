@@ -62,7 +62,8 @@ async def layout(scope: Scope, owner_type: OwnerType) -> Layout:
 
 
 def _user_of(scope: Scope) -> int:
-    scope.require_write()
+    """The user whose layout changes. Any user may arrange their own panels, a VIEWER too
+    (a display preference, not the organisation's data); an API key has no layout."""
     user_id = scope.actor.user_id
     if user_id is None:
         raise Forbidden(

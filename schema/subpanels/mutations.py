@@ -184,7 +184,7 @@ class Mutation:
         collapsed: bool,
     ) -> SubpanelLayout:
         found = await layout.set_collapsed(
-            info.context.require_writer(), record_type, key, collapsed
+            info.context.require_scope(), record_type, key, collapsed
         )
         return SubpanelLayout.of(found, info.context.locale)
 
@@ -198,7 +198,7 @@ class Mutation:
         record_type: SubpanelRecordType,  # type: ignore[valid-type]
         keys: list[str],
     ) -> SubpanelLayout:
-        found = await layout.reorder(info.context.require_writer(), record_type, keys)
+        found = await layout.reorder(info.context.require_scope(), record_type, keys)
         return SubpanelLayout.of(found, info.context.locale)
 
     @strawberry.mutation(description="The caller's layout of a record type back to the default.")
@@ -207,5 +207,5 @@ class Mutation:
         info: Info,
         record_type: SubpanelRecordType,  # type: ignore[valid-type]
     ) -> SubpanelLayout:
-        found = await layout.reset(info.context.require_writer(), record_type)
+        found = await layout.reset(info.context.require_scope(), record_type)
         return SubpanelLayout.of(found, info.context.locale)
