@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 10 * 1024 * 1024
     email_max_attempts: int = 8
     email_retry_base_seconds: float = 5.0
+    # A running bulk operation not advanced for this long is resumed by the worker's sweep.
+    bulk_stale_seconds: float = 60.0
     graphql_max_depth: int = 10
     graphql_max_tokens: int = 2000
     graphql_max_aliases: int = 15

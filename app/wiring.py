@@ -16,6 +16,7 @@ from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
 from app.settings import Settings
+from jobs.bulk_operations import enqueue_operations
 from jobs.outbox_delivery import enqueue_deliveries
 from models.audit import DomainEvent
 from resolvers import runtime
@@ -87,6 +88,9 @@ class RedisDispatcher:
 
     async def enqueue_emails(self, email_ids: list[int]) -> None:
         await enqueue_deliveries(self.pool, self.namespace, email_ids)
+
+    async def enqueue_operations(self, operation_ids: list[int]) -> None:
+        await enqueue_operations(self.pool, self.namespace, operation_ids)
 
     async def publish_events(self, events: list[DomainEvent]) -> None:
         try:

@@ -46,6 +46,7 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
         ctx["smtp_pool"] = SmtpPool(smtp_config(settings))
         ctx["retry_policy"] = policy
         ctx["namespace"] = settings.redis_namespace
+        ctx["bulk_stale_seconds"] = settings.bulk_stale_seconds
         if manage_db:
             await init_db(settings)
             state["services"] = await Services.start(settings)

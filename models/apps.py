@@ -19,6 +19,7 @@ APPS: dict[str, list[str]] = {
     "training": ["models.sessions"],
     "confirmation": ["models.confirmation"],
     "leads": ["models.leads"],
+    "operations": ["models.operations"],
 }
 
 

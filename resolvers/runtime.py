@@ -23,6 +23,8 @@ from models.audit import DomainEvent
 class Dispatcher(Protocol):
     async def enqueue_emails(self, email_ids: list[int]) -> None: ...
 
+    async def enqueue_operations(self, operation_ids: list[int]) -> None: ...
+
     async def publish_events(self, events: list[DomainEvent]) -> None: ...
 
 
@@ -31,6 +33,9 @@ class NullDispatcher:
 
     async def enqueue_emails(self, email_ids: list[int]) -> None:
         return None
+
+    async def enqueue_operations(self, operation_ids: list[int]) -> None:
+        return None  # the operations' sweep resumes queued operations later
 
     async def publish_events(self, events: list[DomainEvent]) -> None:
         return None
@@ -75,11 +80,14 @@ class Unit:
 
     email_ids: list[int] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
+    operation_ids: list[int] = field(default_factory=list)  # bulk operations for the worker
 
     async def dispatch(self) -> None:
         dispatcher = current().dispatcher
         if self.email_ids:
             await dispatcher.enqueue_emails(self.email_ids)
+        if self.operation_ids:
+            await dispatcher.enqueue_operations(self.operation_ids)
         if self.events:
             await dispatcher.publish_events(self.events)
 
@@ -94,11 +102,13 @@ async def atomic() -> AsyncIterator[Unit]:
     if outer is not None:
         # A savepoint: if it rolls back, so does what it queued for dispatch.
         emails, events = len(outer.email_ids), len(outer.events)
+        operations = len(outer.operation_ids)
         try:
             async with in_transaction():
                 yield outer
         except BaseException:
             del outer.email_ids[emails:], outer.events[events:]
+            del outer.operation_ids[operations:]
             raise
         return
     unit = Unit()

@@ -29,6 +29,9 @@ from schema import (
     subscriptions,
     templates,
 )
+from schema.bulk_operations import mutations as bulk_operation_mutations
+from schema.bulk_operations import queries as bulk_operation_queries
+from schema.bulk_operations import subscriptions as bulk_operation_subscriptions
 from schema.confirmation import mutations as confirmation_mutations
 from schema.confirmation import queries as confirmation_queries
 from schema.errors import TypedInputErrors, should_mask
@@ -51,6 +54,7 @@ QUERIES: tuple[type, ...] = (
     confirmation_queries.Query,
     lead_queries.Query,
     subpanel_queries.Query,
+    bulk_operation_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
@@ -62,6 +66,11 @@ MUTATIONS: tuple[type, ...] = (
     confirmation_mutations.Mutation,
     lead_mutations.Mutation,
     subpanel_mutations.Mutation,
+    bulk_operation_mutations.Mutation,
+)
+SUBSCRIPTIONS: tuple[type, ...] = (
+    subscriptions.Subscription,
+    bulk_operation_subscriptions.Subscription,
 )
 
 
@@ -101,7 +110,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
-        subscription=subscriptions.Subscription,
+        subscription=merge_types("Subscription", SUBSCRIPTIONS),
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=limits.production),
         execution_context_class=FastFieldsExecutionContext if limits.fast_execution else None,
