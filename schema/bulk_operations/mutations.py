@@ -6,21 +6,80 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import relay
+from strawberry.utils.str_converters import to_camel_case
 
 from models.operations import BulkOperation as OperationRow
 from resolvers import bulk
-from resolvers.bulk_operations import deletion, revert
+from resolvers.bulk_operations import deletion, mass_update, revert
 from schema.bulk import ErrorPolicy
-from schema.bulk_operations.types import BulkOperation
+from schema.bulk_operations.types import (
+    BulkItemResultError,
+    BulkOperation,
+    FieldChangePreview,
+    FieldChangeSample,
+    MassUpdateDryRun,
+    MassUpdateLeadsPayload,
+)
 from schema.context import Info
-from schema.leads.inputs import LeadSelection
+from schema.leads.inputs import LeadInput, LeadSelection
 from schema.relay import db_id
 
 POLICY = bulk.ErrorPolicy.REJECT_EVERYTHING
 
 
+def _dry_run(preview: mass_update.DryRun) -> MassUpdateDryRun:
+    return MassUpdateDryRun(
+        total=preview.total,
+        would_change=preview.would_change,
+        unchanged=preview.unchanged,
+        failed=preview.failed,
+        fields=[
+            FieldChangePreview(
+                field=to_camel_case(f.field),
+                would_change=f.would_change,
+                samples=[
+                    FieldChangeSample(id=relay.GlobalID("Lead", str(pk)), before=old, after=new)
+                    for pk, old, new in f.samples
+                ],
+            )
+            for f in preview.fields.values()
+        ],
+        errors=[BulkItemResultError(index=i, code=c, message=m) for i, c, m in preview.errors],
+    )
+
+
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(
+        description="Set the same values on the selected leads: one UPDATE per batch of 500, "
+        "versions bumped, change log tagged with the operation. Only fields shared across "
+        "leads (status, assignee, lead source, campaign…): the store's and waiting list's "
+        "fields and a person's own details are refused, naming the field. Items: UPDATED, "
+        "UNCHANGED or their errors. `dryRun`: the counts, per field how many leads would "
+        "change and samples, writing nothing."
+    )
+    async def mass_update_leads(
+        self,
+        info: Info,
+        selection: LeadSelection,
+        set: LeadInput,
+        dry_run: bool = False,
+        error_policy: ErrorPolicy = POLICY,  # type: ignore[valid-type]
+        idempotency_key: str | None = None,
+    ) -> MassUpdateLeadsPayload:
+        scope = info.context.require_writer()
+        if dry_run:
+            preview = await mass_update.dry_run(scope, selection.to_selection(), set.changes())
+            return MassUpdateLeadsPayload(operation=None, dry_run=_dry_run(preview))
+        row = await mass_update.start(
+            scope,
+            selection.to_selection(),
+            set.changes(),
+            policy=error_policy,
+            idempotency_key=idempotency_key,
+        )
+        return MassUpdateLeadsPayload(operation=BulkOperation.from_row(row), dry_run=None)
+
     @strawberry.mutation(
         description="Soft-delete the selected leads (items DELETED, or UNCHANGED when "
         "already deleted); revertBulkOperation restores them."

@@ -162,3 +162,40 @@ async def _operation(info: Info, operation_id: int | None) -> BulkOperation | No
         return None
     row = await info.context.require_scope().query(OperationRow).filter(id=operation_id).first()
     return BulkOperation.from_row(row) if row else None
+
+
+@strawberry.type(description="One lead's value of a field before and after.")
+class FieldChangeSample:
+    id: relay.GlobalID
+    before: str | None
+    after: str | None
+
+
+@strawberry.type(description="How many leads a field would change on, and a few samples.")
+class FieldChangePreview:
+    field: str
+    would_change: int
+    samples: list[FieldChangeSample]
+
+
+@strawberry.type(description="What a mass update would do; nothing was written.")
+class MassUpdateDryRun:
+    total: int
+    would_change: int
+    unchanged: int
+    failed: int
+    fields: list[FieldChangePreview]
+    errors: list[BulkItemResultError]
+
+
+@strawberry.type(description="An item that would fail, by its position in the selection.")
+class BulkItemResultError:
+    index: int
+    code: str
+    message: str
+
+
+@strawberry.type
+class MassUpdateLeadsPayload:
+    operation: BulkOperation | None = strawberry.field(description="Null on a dry run.")
+    dry_run: MassUpdateDryRun | None = strawberry.field(description="Only on a dry run.")
