@@ -1,0 +1,150 @@
+"""Bulk mass update and its revert on 10,000 leads, against the raw SQL doing the same.
+
+On a scratch PostgreSQL database (bench/harness.py) with the leads loaded by COPY
+(bench/leads.py): ``massUpdateLeads``' resolver from the start to DONE (queued, then run
+as the worker's task runs it, batches of 500) of one field, then three, against (a) the
+single raw ``UPDATE`` setting those fields and bumping versions and (b) that UPDATE plus
+the change-log ``INSERT … SELECT`` (one row per lead and field). Then ``revertBulkOperation``
+to DONE against the raw ``UPDATE … FROM`` change log that puts the values back. Each
+measurement alternates the values, so every run really changes every lead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+
+import asyncpg
+
+from bench.harness import Run, scratch_database, staff_user
+from bench.leads import load
+from models.operations import BulkOperation
+from resolvers.bulk import ErrorPolicy
+from resolvers.bulk_operations import engine, mass_update, revert
+from resolvers.leads.listing import LeadFilter
+from resolvers.selections import Selection
+
+ONE = ("campaign",)
+THREE = ("campaign", "lead_source", "department")
+
+
+async def ours_update(scope, fields: tuple[str, ...], value: str) -> BulkOperation:  # type: ignore[no-untyped-def]
+    operation = await mass_update.start(
+        scope,
+        Selection(filter=LeadFilter()),
+        {name: f"{value}-{name}" for name in fields},
+        policy=ErrorPolicy.REJECT_FAILED_ROWS,
+        idempotency_key=None,
+    )
+    await engine.claim_queued(operation.id)  # what jobs/bulk_operations.py does
+    await engine.run_operation(operation.id)
+    await operation.refresh_from_db()
+    assert operation.status.value == "DONE", operation.error
+    return operation
+
+
+async def ours_revert(scope, operation: BulkOperation) -> None:  # type: ignore[no-untyped-def]
+    done = await revert.revert_operation(scope, operation.id)
+    await engine.claim_queued(done.id)
+    await engine.run_operation(done.id)
+
+
+def raw_update_sql(fields: tuple[str, ...], with_log: bool) -> str:
+    sets = ", ".join(f"{name} = $2 || '-{name}'" for name in fields)
+    update = (
+        f"UPDATE lead SET {sets}, version = version + 1, updated_at = now() "
+        "WHERE organization_id = $1 AND deleted_at IS NULL"
+    )
+    if not with_log:
+        return update
+    # The change-log rows of the same change, set-based, reading the old values first.
+    selects = " UNION ALL ".join(
+        f"SELECT id, '{name}' AS field, {name} AS old, $2 || '-{name}' AS new FROM old"
+        for name in fields
+    )
+    return (
+        f"WITH old AS (SELECT id, {', '.join(fields)} FROM lead WHERE organization_id = $1 "
+        f"AND deleted_at IS NULL FOR UPDATE), upd AS ({update} RETURNING id) "
+        "INSERT INTO changelogentry (organization_id, record_type, record_id, action, field, "
+        "old_value, new_value, actor_kind, actor_label, bulk_job_id, reason, at) "
+        f"SELECT $1, 'lead', c.id, 'mass_update', c.field, c.old, c.new, 'USER', 'bench', "
+        f"'raw', '', now() FROM ({selects}) c"
+    )
+
+
+RAW_REVERT = """UPDATE lead SET campaign = c.old_value, version = version + 1
+  FROM changelogentry c WHERE c.bulk_job_id = 'raw' AND c.field = 'campaign'
+  AND c.record_id = lead.id AND lead.organization_id = $1"""
+
+
+async def seconds(work: Awaitable[object]) -> float:
+    """Seconds ``work`` (a coroutine, not started yet) takes."""
+    start = time.perf_counter()
+    await work
+    return time.perf_counter() - start
+
+
+async def main(count: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with scratch_database(Path(tmp)) as settings:
+            run = Run(f"bulk: mass update and revert of {count:,} leads against raw SQL")
+            scope, _ = await staff_user()
+            await load(settings.database_url, scope.organization_id, count)
+            raw = await asyncpg.connect(settings.database_url)
+            rows: list[tuple[str, float, float, float]] = []
+            try:
+                for fields in (ONE, THREE):
+                    ours, bare, logged = [], [], []
+                    for i in range(repeat):
+                        ours.append(await seconds(ours_update(scope, fields, f"o{i}")))
+                        sql = raw_update_sql(fields, False)
+                        bare.append(await seconds(raw.execute(sql, scope.organization_id, f"b{i}")))
+                        sql = raw_update_sql(fields, True)
+                        logged.append(
+                            await seconds(raw.execute(sql, scope.organization_id, f"l{i}"))
+                        )
+                    rows.append(
+                        (
+                            f"mass update, {len(fields)} field(s)",
+                            statistics.median(ours),
+                            statistics.median(bare),
+                            statistics.median(logged),
+                        )
+                    )
+                ours_r, raw_r = [], []
+                for i in range(repeat):
+                    operation = await ours_update(scope, ONE, f"r{i}")
+                    ours_r.append(await seconds(ours_revert(scope, operation)))
+                    await raw.execute(raw_update_sql(ONE, True), scope.organization_id, f"r{i}")
+                    raw_r.append(await seconds(raw.execute(RAW_REVERT, scope.organization_id)))
+                    await raw.execute("DELETE FROM changelogentry WHERE bulk_job_id = 'raw'")
+                med = statistics.median(raw_r)
+                rows.append(("revert, 1 field", statistics.median(ours_r), med, med))
+            finally:
+                await raw.close()
+    lines = [
+        f"- {count:,} leads loaded with COPY; median of {repeat} runs; ours = the resolver from "
+        "start to DONE (batches of 500: items, change log, one event per lead, progress)",
+        "",
+        "| action | ours s | raw UPDATE s | raw UPDATE + change log s | ratio vs UPDATE | ratio vs UPDATE + log (goal ≤ 2×) |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {o:.3f} | {b:.3f} | {lg:.3f} | {o / b:.1f}× | **{o / lg:.1f}×** |"
+            for name, o, b, lg in rows
+        ),
+    ]
+    print("\n".join(lines))
+    run.record(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.leads, args.repeat))
