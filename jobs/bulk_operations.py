@@ -38,19 +38,25 @@ JOB_TIMEOUT_SECONDS = 120
 async def run_bulk_operation(ctx: dict[str, Any], operation_id: int, part: int = 0) -> str:
     await engine.claim_queued(operation_id)
     if await engine.run_operation(operation_id, budget_seconds=JOB_BUDGET_SECONDS):
-        await enqueue_operations(ctx["redis"], ctx["namespace"], [operation_id], f"part-{part + 1}")
+        await enqueue_operations(
+            ctx["redis"], ctx["namespace"], [operation_id], f"part-{part + 1}", part=part + 1
+        )
         return f"operation {operation_id}: part {part} done, continued"
     return f"operation {operation_id}: ran to its end"
 
 
 async def enqueue_operations(
-    redis: ArqRedis, namespace: str, operation_ids: Iterable[int], attempt: str = ""
+    redis: ArqRedis,
+    namespace: str,
+    operation_ids: Iterable[int],
+    attempt: str = "",
+    *,
+    part: int = 0,
 ) -> int:
     """A failed enqueue is logged and skipped: the sweep enqueues the operation again."""
     enqueued = 0
     for operation_id in operation_ids:
         try:
-            part = int(attempt.removeprefix("part-")) if attempt.startswith("part-") else 0
             await redis.enqueue_job(
                 run_bulk_operation.__name__,
                 operation_id,

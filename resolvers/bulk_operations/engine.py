@@ -180,12 +180,13 @@ async def _begin(operation: BulkOperation) -> None:
     elif operation.total <= INLINE_LIMIT:
         operation.status, operation.started_at = OperationStatus.RUNNING, at
     operation.heartbeat_at = at
+    await _save_and_announce(operation)
+
+
+async def _save_and_announce(operation: BulkOperation) -> None:
+    """Every change of an operation's row emits ``bulk_operation.changed`` with it."""
     await operation.save()
-    await emit_event(_scope(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
-
-
-def _scope(operation: BulkOperation) -> Scope:
-    return scope_of(operation)
+    await emit_event(scope_of(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
 
 
 def _reject(operation: BulkOperation, at: datetime) -> None:
@@ -264,8 +265,7 @@ async def _run_batch(operation_id: int) -> bool:
             on_done = kind_of(operation.kind).on_done
             if on_done is not None:
                 await on_done(operation)
-        await operation.save()
-        await emit_event(_scope(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
+        await _save_and_announce(operation)
         return operation.status == OperationStatus.RUNNING
 
 
@@ -280,7 +280,7 @@ async def _process(operation: BulkOperation, positions: range) -> list[ItemOutco
 async def _kind_outcomes(operation: BulkOperation, items: list[BatchItem]) -> list[ItemOutcome]:
     if not items:
         return []
-    return await kind_of(operation.kind).process(Batch(operation, _scope(operation), items))
+    return await kind_of(operation.kind).process(Batch(operation, scope_of(operation), items))
 
 
 def _count(
@@ -322,8 +322,7 @@ async def _finish_rejected(operation_id: int, outcomes: list[ItemOutcome]) -> No
         await _write_items(operation, outcomes, rejected=True)
         _count(operation, outcomes, rejected=True)
         _reject(operation, now())
-        await operation.save()
-        await emit_event(_scope(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
+        await _save_and_announce(operation)
 
 
 async def _fail(operation_id: int, reason: str) -> None:
@@ -334,10 +333,7 @@ async def _fail(operation_id: int, reason: str) -> None:
                 return
             operation.status, operation.finished_at = OperationStatus.FAILED, now()
             operation.error = reason
-            await operation.save()
-            await emit_event(
-                _scope(operation), EVENT, RECORD_TYPE, operation.id, progress(operation)
-            )
+            await _save_and_announce(operation)
     except Exception:  # noqa: BLE001 - the database is gone too: the sweep resumes it later
         log.exception("bulk operation %s could not be marked failed", operation_id)
 

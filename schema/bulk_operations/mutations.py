@@ -91,14 +91,7 @@ class Mutation:
         error_policy: ErrorPolicy = POLICY,  # type: ignore[valid-type]
         idempotency_key: str | None = None,
     ) -> BulkOperation:
-        row = await deletion.start(
-            info.context.require_writer(),
-            deletion.DELETE,
-            selection.to_selection(),
-            policy=error_policy,
-            idempotency_key=idempotency_key,
-        )
-        return BulkOperation.from_row(row)
+        return await _deletion(info, deletion.DELETE, selection, error_policy, idempotency_key)
 
     @strawberry.mutation(
         description="Restore soft-deleted leads (a filter sees deleted ones here); a merged "
@@ -111,14 +104,7 @@ class Mutation:
         error_policy: ErrorPolicy = POLICY,  # type: ignore[valid-type]
         idempotency_key: str | None = None,
     ) -> BulkOperation:
-        row = await deletion.start(
-            info.context.require_writer(),
-            deletion.RESTORE,
-            selection.to_selection(),
-            policy=error_policy,
-            idempotency_key=idempotency_key,
-        )
-        return BulkOperation.from_row(row)
+        return await _deletion(info, deletion.RESTORE, selection, error_policy, idempotency_key)
 
     @strawberry.mutation(
         description="Put back what a DONE mass update, delete or restore changed, once. A "
@@ -138,3 +124,17 @@ class Mutation:
             idempotency_key=idempotency_key,
         )
         return BulkOperation.from_row(row)
+
+
+async def _deletion(
+    info: Info, kind: str, selection: LeadSelection, policy: bulk.ErrorPolicy, key: str | None
+) -> BulkOperation:
+    """deleteLeads and restoreLeads differ only in their kind."""
+    row = await deletion.start(
+        info.context.require_writer(),
+        kind,
+        selection.to_selection(),
+        policy=policy,
+        idempotency_key=key,
+    )
+    return BulkOperation.from_row(row)
