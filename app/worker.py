@@ -59,7 +59,7 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
 
     return {
         "functions": schedule.tasks(policy),
-        "cron_jobs": schedule.crons(),
+        "cron_jobs": schedule.crons(settings.redis_namespace),
         "redis_settings": arq_settings(settings),
         "queue_name": queue_name(settings),
         "on_startup": startup,

@@ -3,8 +3,11 @@ tries. ``app.worker`` reads these into arq's worker settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from arq import cron
 from arq.cron import CronJob
+from arq.typing import WorkerCoroutine
 from arq.worker import Function, func
 
 from jobs.bulk_operations import (
@@ -30,12 +33,27 @@ def tasks(policy: RetryPolicy) -> list[Function]:
     ]
 
 
-def crons() -> list[CronJob]:
+def namespaced_cron(namespace: str, task: WorkerCoroutine, **schedule: Any) -> CronJob:
+    """A cron named ``{namespace}:cron:<task>``. arq's id for one run is ``<name>:<ms>``
+    and job keys are global to the Redis database: without the namespace, two deployments
+    sharing one Redis would each skip the runs the other enqueued first."""
+    return cron(task, name=f"{namespace}:cron:{task.__qualname__}", **schedule)
+
+
+def crons(namespace: str) -> list[CronJob]:
     """New objects for each worker: arq keeps each cron's next run time on it."""
     return [
-        cron(requeue_stuck_emails, second=30, run_at_startup=True, timeout=60),
-        cron(resume_bulk_operations, second={0, 20, 40}, run_at_startup=True, timeout=60),
+        namespaced_cron(
+            namespace, requeue_stuck_emails, second=30, run_at_startup=True, timeout=60
+        ),
+        namespaced_cron(
+            namespace, resume_bulk_operations, second={0, 20, 40}, run_at_startup=True, timeout=60
+        ),
         # Every minute: an expiry is at most a minute late (SPEC §5).
-        cron(expire_overdue_proposals, second=5, run_at_startup=True, timeout=120),
-        cron(send_proposal_reminders, minute=set(range(0, 60, 5)), second=15, timeout=300),
+        namespaced_cron(
+            namespace, expire_overdue_proposals, second=5, run_at_startup=True, timeout=120
+        ),
+        namespaced_cron(
+            namespace, send_proposal_reminders, minute=set(range(0, 60, 5)), second=15, timeout=300
+        ),
     ]
