@@ -3,10 +3,15 @@ socket and the SMTP sink. Used by ``trainhub dev`` and by the SQLite test run.""
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -47,6 +52,7 @@ class EmbeddedRedis:
                 "warning",
             ],
             stdout=subprocess.DEVNULL,
+            preexec_fn=_die_with(os.getpid()),  # noqa: PLW1509 - only a prctl call
         )
         deadline = time.monotonic() + timeout
         while not self._answers():
@@ -66,6 +72,23 @@ class EmbeddedRedis:
             self.process.wait(timeout=10)
             self.process = None
             self.socket_path.unlink(missing_ok=True)
+
+
+def _die_with(parent: int) -> Callable[[], None] | None:
+    """In the child before exec: ask Linux to SIGTERM it when its parent dies, even by
+    SIGKILL, so no redis-server outlives the process that started it."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def arrange() -> None:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arrange
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def port_is_free(host: str, port: int) -> bool:
