@@ -10,17 +10,21 @@ as a health check).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Callable
 from typing import Any
 
 from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from app.db import close_db, init_db
 from app.settings import Settings, get_settings
 from app.wiring import Services, arq_settings, queue_name
 from jobs import schedule
 from jobs.outbox_delivery import RetryPolicy, SmtpConfig, SmtpPool, email_queue_name
+
+log = logging.getLogger(__name__)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -50,8 +54,9 @@ def _options(settings: Settings, manage_db: bool, **queue: Any) -> dict[str, Any
     state: dict[str, Any] = {}
 
     async def startup(ctx: dict[str, Any]) -> None:
-        # The context the tasks read (see jobs.outbox_delivery, jobs.bulk_operations).
-        ctx["smtp_pool"] = SmtpPool(smtp_config(settings))
+        # The context the tasks read (see jobs.outbox_delivery, jobs.bulk_operations);
+        # kept when ``_keep_running`` starts the worker again.
+        ctx.setdefault("smtp_pool", SmtpPool(smtp_config(settings)))
         ctx["retry_policy"] = policy
         ctx["namespace"] = settings.redis_namespace
         ctx["bulk_stale_seconds"] = settings.bulk_stale_seconds
@@ -111,6 +116,18 @@ def build_workers(settings: Settings, **overrides: Any) -> list[Worker]:
     return [Worker(**{**options(settings, manage_db=False), **overrides}) for options in WORKERS]
 
 
+async def _keep_running(worker: Worker) -> None:
+    """arq's worker ends at the first Redis error of a poll or a job's result write:
+    start it again on the same Redis (reconnected). What Redis lost, the sweeps recover."""
+    while True:
+        try:
+            await worker.main()
+            return
+        except RedisError as exc:
+            log.warning("worker of %s lost Redis (%s); starting it again", worker.queue_name, exc)
+            await asyncio.sleep(1)
+
+
 async def run_workers(
     settings: Settings, *, manage_db: bool = True, handle_signals: bool = True, **overrides: Any
 ) -> None:
@@ -124,7 +141,7 @@ async def run_workers(
     workers = build_workers(settings, handle_signals=False, **overrides)
     try:
         for worker in workers:
-            worker.main_task = asyncio.create_task(worker.main())
+            worker.main_task = asyncio.create_task(_keep_running(worker))
         runs = [worker.main_task for worker in workers if worker.main_task]
         if handle_signals:
             loop = asyncio.get_running_loop()
