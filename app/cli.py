@@ -125,7 +125,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
     from app.devserver import run_dev
+    from app.embedded import require_embedded
 
+    require_embedded(redis=settings.embedded_redis, smtp=settings.embedded_smtp)
     run_dev(settings, host=args.host, port=args.port, demo=args.demo)
 
 
@@ -185,9 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    from app.embedded import EmbeddedMissing
     from resolvers.errors import UserError
 
     try:
         args.run(args, get_settings())
     except UserError as exc:
         sys.exit(f"error: {exc.message}")
+    except EmbeddedMissing as exc:
+        sys.exit(f"error: {exc}")
