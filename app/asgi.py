@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from babel import negotiate_locale
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -19,8 +20,9 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import connections
 
-from app import mailbox, pages, webhooks
+from app import mailbox, metrics, pages, webhooks
 from app.db import close_db, init_db
+from app.logs import RequestIdMiddleware
 from app.settings import Settings, get_settings
 from app.wiring import Services
 from resolvers.auth import authenticate
@@ -169,12 +171,14 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         WebSocketRoute("/graphql", graphql_app),
         *pages.routes(preferred_locale),
         *webhooks.routes,
+        *metrics.routes(settings),
     ]
     if not settings.is_production and settings.embedded_smtp:
         routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(RequestIdMiddleware)],
         # starlette types a handler as taking any Exception; this one is for UserError only.
         exception_handlers={UserError: _auth_error_response},  # type: ignore[dict-item]
     )

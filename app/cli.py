@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -96,9 +97,25 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
     sys.stdout.write(printed_schema())
 
 
+def _share_metrics(settings: Settings, workers: int) -> None:
+    """Several API processes answer /metrics with the counts of all (prometheus-client's
+    multiprocess mode: each writes its own files in one fresh directory)."""
+    from app.metrics import MULTIPROCESS_DIR
+
+    if workers > 1 and MULTIPROCESS_DIR not in os.environ:
+        directory = (settings.var_dir / "metrics").resolve()
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        os.environ[MULTIPROCESS_DIR] = str(directory)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from app.logs import configure_logging
+
+    _share_metrics(settings, args.workers)
+    configure_logging(settings)
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
@@ -107,11 +124,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         workers=args.workers,
         proxy_headers=True,
         log_level="info",
+        # Production: the JSON lines of configure_logging, not uvicorn's own format.
+        log_config=None if settings.is_production else uvicorn.config.LOGGING_CONFIG,
     )
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    from app.logs import configure_logging
     from app.worker import build_worker
+
+    configure_logging(settings)
 
     async def work() -> None:
         worker = build_worker(settings)  # inside the loop: arq binds to the running loop

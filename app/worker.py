@@ -6,14 +6,26 @@ the tasks and crons of ``jobs.schedule`` composed with settings, Redis and the d
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
 
-from arq.worker import Worker
+import uvicorn
+from arq import Retry
+from arq.cron import CronJob
+from arq.worker import Function, Worker
+from starlette.applications import Starlette
 
+from app import metrics
 from app.db import close_db, init_db
+from app.logs import request_id
 from app.settings import Settings, get_settings
 from app.wiring import Services, arq_settings, queue_name
-from jobs import schedule
+from jobs import TAG_REQUEST_ID, schedule
 from jobs.outbox_delivery import RetryPolicy, SmtpConfig, SmtpPool
 
 
@@ -26,6 +38,53 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         starttls=settings.smtp_starttls,
         timeout=settings.smtp_timeout_seconds,
     )
+
+
+log = logging.getLogger(__name__)
+Job = TypeVar("Job", Function, CronJob)
+
+
+def observed(job: Job) -> Job:
+    """The job timed into JOB_SECONDS and run under the request id that enqueued it
+    (``jobs.job_tags``), which every log line of the job then carries."""
+    task: Callable[..., Awaitable[Any]] = job.coroutine
+
+    @wraps(task)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        tag = request_id.set(kwargs.pop(TAG_REQUEST_ID, ""))
+        if request_id.get():
+            log.info(
+                "job %s (%s) enqueued by request %s", job.name, ctx.get("job_id"), request_id.get()
+            )
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await task(ctx, *args, **kwargs)
+            outcome = "ok"
+            return result
+        except Retry:
+            outcome = "retry"
+            raise
+        finally:
+            metrics.JOB_SECONDS.labels(job.name, outcome).observe(time.perf_counter() - started)
+            request_id.reset(tag)
+
+    return dataclasses.replace(job, coroutine=run)
+
+
+async def serve_metrics(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """The worker's /metrics on WORKER_METRICS_HOST:WORKER_METRICS_PORT (app/metrics.py)."""
+    app = Starlette(routes=metrics.routes(settings))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.worker_metrics_host,
+            port=settings.worker_metrics_port,
+            lifespan="off",
+            log_config=None,
+        )
+    )
+    return server, asyncio.create_task(server.serve())
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -50,16 +109,22 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
         if manage_db:
             await init_db(settings)
             state["services"] = await Services.start(settings)
+        if settings.worker_metrics_port:
+            state["metrics"] = await serve_metrics(settings)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["smtp_pool"].close()
+        if "metrics" in state:
+            server, task = state.pop("metrics")
+            server.should_exit = True
+            await task
         if manage_db:
             await state["services"].close()
             await close_db()
 
     return {
-        "functions": schedule.tasks(policy),
-        "cron_jobs": schedule.crons(),
+        "functions": [observed(task) for task in schedule.tasks(policy)],
+        "cron_jobs": [observed(cron) for cron in schedule.crons()],
         "redis_settings": arq_settings(settings),
         "queue_name": queue_name(settings),
         "on_startup": startup,
