@@ -109,15 +109,24 @@ def _share_metrics(settings: Settings, workers: int) -> None:
         os.environ[MULTIPROCESS_DIR] = str(directory)
 
 
+def served_app() -> Any:
+    """``trainhub serve``'s app factory, run in each server process: logging first."""
+    from app.asgi import create_app
+    from app.logs import configure_logging
+
+    configure_logging(get_settings())
+    return create_app()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from app.logs import configure_logging
 
     _share_metrics(settings, args.workers)
-    configure_logging(settings)
+    configure_logging(settings)  # this process's (with --workers, the supervisor's) lines
     uvicorn.run(
-        "app.asgi:create_app",
+        "app.cli:served_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -5,6 +5,7 @@ request's id, and the same id on the job that request enqueued."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -219,3 +220,26 @@ async def test_json_logs_carry_the_request_id_into_the_job_it_enqueued(
             headers={**tenant.staff.headers, **headers},
         )
         assert re.fullmatch(r"[0-9a-f]{32}", made.headers["X-Request-ID"])
+
+
+async def test_the_worker_serves_its_own_metrics(settings: Settings, migrated: None) -> None:
+    """``WORKER_METRICS_PORT``: the worker's deliveries and jobs, over HTTP."""
+    from app.worker import serve_metrics
+    from tests.smtp import free_port
+
+    port = free_port()
+    server, task = await serve_metrics(settings.model_copy(update={"worker_metrics_port": port}))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(200):
+                with contextlib.suppress(httpx.ConnectError):
+                    response = await http.get("/metrics")
+                    break
+                await asyncio.sleep(0.02)
+        assert response.status_code == 200
+        for family in ("trainhub_email_delivery_attempts", "trainhub_job_seconds"):
+            assert f"# TYPE {family}" in response.text
+        assert value(parse(response.text), "trainhub_outbox_emails", status="QUEUED") == 0
+    finally:
+        server.should_exit = True
+        await task
