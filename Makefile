@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # add packages), so two machines installing on different days get the same set.
 LOCK := requirements.lock
 
-.PHONY: dev demo test test-postgres test-sqlite lint schema migrations lock clean
+.PHONY: dev demo test test-postgres test-sqlite lint schema migrations lock graphiql-assets clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,9 @@ lock: | $(BIN)/python  ## refresh requirements.lock from pyproject.toml (every e
 	$(BIN)/pip install -q 'pip-tools>=7.4'
 	$(BIN)/pip-compile -q --all-extras --strip-extras --no-emit-index-url \
 		--no-emit-find-links $(if $(UPGRADE),--upgrade) -o $(LOCK) pyproject.toml
+
+graphiql-assets: $(STAMP)  ## vendor GraphiQL's assets again (npm pack) at the versions strawberry's page pins
+	$(BIN)/python -m app.graphiql
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -12,7 +12,7 @@ from babel import negotiate_locale
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -20,7 +20,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import connections
 
-from app import mailbox, metrics, pages, webhooks
+from app import graphiql, mailbox, metrics, pages, webhooks
 from app.db import close_db, init_db
 from app.logs import RequestIdMiddleware
 from app.settings import Settings, get_settings
@@ -76,6 +76,10 @@ class TrainhubGraphQL(GraphQL[Context, None]):
             return orjson.dumps(data).decode()
         except TypeError:  # what orjson refuses (e.g. an int over 64 bits), json may take
             return super().encode_json(data)  # type: ignore[return-value]
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The page works without internet access: its assets come from this server.
+        return HTMLResponse(graphiql.offline_page(self.graphql_ide_html))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         context = Context(
@@ -173,6 +177,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         *webhooks.routes,
         *metrics.routes(settings),
     ]
+    if not settings.is_production:
+        routes.extend(graphiql.routes())
     if not settings.is_production and settings.embedded_smtp:
         routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))
     app = Starlette(
