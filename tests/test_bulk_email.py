@@ -24,6 +24,7 @@ from tests.bulk_support import OPERATION, gid, make_leads, outcomes
 from tests.conftest import GraphQLClient, Tenant
 from tests.conftest import error_codes as call_errors
 from tests.smtp import SmtpServer
+from tests.statements import StatementCounter
 from tests.subpanels_support import shown, subpanels
 
 PDF = b"%PDF-1.4\n% programme\n"
@@ -288,3 +289,18 @@ async def test_notify_waitlist_twice_reaches_only_the_leads_added_since(
     assert call_errors(
         await gql(NOTIFY, {"id": gid(session.id, "Session")}, as_=tenant.viewer)
     ) == ["FORBIDDEN"]
+
+
+async def test_statements_do_not_grow_with_the_number_of_emails(
+    gql: GraphQLClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = await make_leads(tenant, 2, email="s@x.test")  # one address: one email
+    large = [(await make_leads(tenant, 1, email=f"l{i}@x.test"))[0] for i in range(30)]
+    counts = []
+    for leads in (small, large):
+        counter = StatementCounter(monkeypatch)
+        await _send(gql, tenant, s={"ids": [gid(lead.id) for lead in leads]}, i=MESSAGE)
+        counts.append(len(counter.statements))
+        monkeypatch.undo()
+    assert counts[0] == counts[1]
+    assert await OutboundEmail.all().count() == 31

@@ -193,14 +193,14 @@ async def _write(batch: Batch, classified: _Classified, composition: Composition
     for (outcome, _), email_id in zip(classified.drafts, ids, strict=True):
         outcome.new_values = {**(outcome.new_values or {}), "email_id": email_id}
     sent = [outcome for outcome, _ in classified.drafts]
-    subjects = {id(outcome): draft.subject for outcome, draft in classified.drafts}
+    logged = {outcome.lead_id: f"{d.subject} → {d.to}" for outcome, d in classified.drafts}
     await audit(
         batch,
         sent,
         action="email_sent",
         event="lead.emailed",
         whole_record=True,
-        summary=lambda o: f"{subjects[id(o)]} → {(o.new_values or {})['to']}",
+        summary=lambda outcome: logged[outcome.lead_id],
     )
     return ids
 
