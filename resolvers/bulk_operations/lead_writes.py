@@ -138,8 +138,9 @@ async def audit(
         for item in changed
     ]
     ids = sorted(await insert_rows(DomainEvent, events, returning_id=True))
+    # Built as a query's rows are (no validation: they were just written).
     current_unit().events.extend(
-        DomainEvent(id=pk, **row) for pk, row in zip(ids, events, strict=True)
+        DomainEvent._init_from_db(id=pk, **row) for pk, row in zip(ids, events, strict=True)
     )
 
 
