@@ -139,6 +139,8 @@ def confirmation_state(
 ) -> str:
     """The label of one session client's confirmation, with its dates filled in."""
     template = CONFIRMATION_STATE[locale_of(locale)][state]
+    if "{" not in template:  # most states show no date: skip formatting three of them
+        return template
     return template.format(
         sent=format_date(sent_at, locale, time_zone),
         deadline=format_date(deadline, locale, time_zone),
