@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from binascii import b2a_base64
 from collections.abc import Callable
+from functools import lru_cache
 from operator import attrgetter
+from types import CodeType
 from typing import Any
 
 from graphql import (
@@ -109,6 +111,14 @@ def _named(type_: GraphQLOutputType) -> Any:
     while isinstance(type_, GraphQLNonNull | GraphQLList):
         type_ = type_.of_type
     return type_
+
+
+@lru_cache(maxsize=1024)
+def _function_code(lines: tuple[str, ...]) -> CodeType:
+    """``complete_object``'s code, compiled once per distinct selection shape: every
+    request has its own field groups, but the same document gives the same lines."""
+    body = "".join(f"    {line}\n" for line in lines)
+    return compile(f"def complete_object(source):\n{body}", "<fast path>", "exec")
 
 
 def _leaf_serializer(serialize: Callable[[Any], Any], is_awaitable: Any) -> Completer:
@@ -302,8 +312,7 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 names[f"child{i}"] = self._value_completer(field.type, sub)
                 lines += [f"v{i} = child{i}(v{i})", f"if v{i} is G:", "    return G"]
         lines.append("return {" + ", ".join(keys) + "}")
-        body = "".join(f"    {line}\n" for line in lines)
-        exec(f"def complete_object(source):\n{body}", names)  # noqa: S102 - our own code
+        exec(_function_code(tuple(lines)), names)  # noqa: S102 - our own code
         complete_object: Completer = names["complete_object"]
         # Keyed on ids like graphql-core's own memo: keep the field group alive with it.
         self._object_completers[key] = (field_details_list, complete_object)
