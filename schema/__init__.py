@@ -24,6 +24,7 @@ from schema import (
     auth,
     clients,
     documents,
+    exports,
     node,
     outbox,
     subscriptions,
@@ -57,6 +58,7 @@ QUERIES: tuple[type, ...] = (
     subpanel_queries.Query,
     bulk_operation_queries.Query,
     bulk_emails.Query,
+    exports.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
@@ -70,6 +72,7 @@ MUTATIONS: tuple[type, ...] = (
     subpanel_mutations.Mutation,
     bulk_operation_mutations.Mutation,
     bulk_emails.Mutation,
+    exports.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     subscriptions.Subscription,
