@@ -162,3 +162,14 @@ async def test_user_mistakes_log_no_traceback(gql: GraphQLClient, tenant: Tenant
         )
     assert error_codes(body) == ["NOT_FOUND"]
     assert [record.getMessage() for record in logs.records] == []
+
+
+@pytest.mark.postgres_only
+@defect(11, "a 40,000-item filter list passes asyncpg's 32,767-parameter limit")
+async def test_huge_filter_list_is_a_typed_error(gql: GraphQLClient, tenant: Tenant) -> None:
+    body = await gql(
+        "query($f: LeadFilterInput) { leads(filter: $f) { totalCount } }",
+        {"f": {"statuses": ["NEW"] * 40_000}},
+        as_=tenant.staff,
+    )
+    assert body["status"] < 500 and error_codes(body) in ([], ["VALIDATION_ERROR"])
