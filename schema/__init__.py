@@ -30,6 +30,7 @@ from schema import (
     subscriptions,
     templates,
 )
+from schema.bulk_operations import emails as bulk_emails
 from schema.bulk_operations import mutations as bulk_operation_mutations
 from schema.bulk_operations import queries as bulk_operation_queries
 from schema.bulk_operations import subscriptions as bulk_operation_subscriptions
@@ -56,6 +57,7 @@ QUERIES: tuple[type, ...] = (
     lead_queries.Query,
     subpanel_queries.Query,
     bulk_operation_queries.Query,
+    bulk_emails.Query,
     exports.Query,
 )
 MUTATIONS: tuple[type, ...] = (
@@ -69,6 +71,7 @@ MUTATIONS: tuple[type, ...] = (
     lead_mutations.Mutation,
     subpanel_mutations.Mutation,
     bulk_operation_mutations.Mutation,
+    bulk_emails.Mutation,
     exports.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
