@@ -7,11 +7,16 @@ they are imported when an embedded service starts, never at import time.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -89,6 +94,7 @@ class EmbeddedRedis:
                 "warning",
             ],
             stdout=subprocess.DEVNULL,
+            preexec_fn=_die_with(os.getpid()),  # noqa: PLW1509 - only a prctl call
         )
         deadline = time.monotonic() + timeout
         while not self._answers():
@@ -108,6 +114,23 @@ class EmbeddedRedis:
             self.process.wait(timeout=10)
             self.process = None
             self.socket_path.unlink(missing_ok=True)
+
+
+def _die_with(parent: int) -> Callable[[], None] | None:
+    """In the child before exec: ask Linux to SIGTERM it when its parent dies, even by
+    SIGKILL, so no redis-server outlives the process that started it."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def arrange() -> None:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arrange
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def port_is_free(host: str, port: int) -> bool:
