@@ -82,6 +82,7 @@ class TrainhubGraphQL(GraphQL[Context, None]):
             client_ip=request.client.host if request.client else "",
             services=self._services.get("services"),
             request=request,
+            over_http=isinstance(request, Request),
         )
         if isinstance(request, Request):
             # A bad token is refused now, as a typed error, rather than treated as anonymous.
