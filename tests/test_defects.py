@@ -251,3 +251,105 @@ async def test_user_errors_log_one_info_line_and_real_errors_a_traceback(
     assert body["errors"][0]["message"] == "Unexpected error."
     (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert record.exc_info is not None and "a real bug" in str(record.exc_info[1])
+
+
+# --- 11: never a 500 ------------------------------------------------------------------------
+
+
+def _nested_variable(levels: int) -> bytes:
+    """A request whose variable is a list nested ``levels`` deep."""
+    query = "query($v: [String]) { me { canWrite } }"
+    return (
+        b'{"query":"'
+        + query.encode()
+        + b'","variables":{"v":'
+        + b"[" * levels
+        + b"]" * levels
+        + b"}}"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"query":"{ me { canWrite } \xff }"}',  # invalid UTF-8
+        _nested_variable(100_000),
+        _nested_variable(200),
+        b'{"query": ',
+    ],
+    ids=["invalid-utf8", "nested-100000", "nested-200", "truncated"],
+)
+async def test_an_unreadable_body_is_a_typed_400(
+    production: GraphQLClient, tenant: Tenant, body: bytes
+) -> None:
+    response = await production.http.post(
+        "/graphql",
+        content=body,
+        headers={**tenant.staff.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert_typed(response.json(), "BAD_REQUEST")
+
+
+async def test_a_subscription_sent_by_post_is_refused(
+    production: GraphQLClient, tenant: Tenant
+) -> None:
+    body = await production("subscription { events { id } }", as_=tenant.staff)
+    assert_typed(body)
+    assert "WebSocket" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "values"),
+    [
+        (
+            "query($s: [LeadStatus!]) { leads(filter: {statuses: $s}) { totalCount } }",
+            ["NEW"] * 40_000,
+        ),
+        (
+            "query($s: [String!]) { sessions(filter: {productCode: $s}) { totalCount } }",
+            [f"P-{i}" for i in range(40_000)],
+        ),
+    ],
+    ids=["leads-statuses", "sessions-product-codes"],
+)
+async def test_a_list_filter_over_its_cap_is_a_validation_error(
+    production: GraphQLClient, tenant: Tenant, query: str, values: list[str]
+) -> None:
+    body = await production(query, {"s": values}, as_=tenant.staff)
+    assert_typed(body)
+    assert "1000" in body["errors"][0]["message"].replace(",", "")
+
+
+# --- 12: request limits ---------------------------------------------------------------------
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    production: GraphQLClient, tenant: Tenant, settings: Settings
+) -> None:
+    padding = "x" * settings.graphql_max_body_bytes
+    big = json.dumps({"query": "{ me { canWrite } }", "variables": {"pad": padding}}).encode()
+    headers = {**tenant.staff.headers, "content-type": "application/json"}
+    response = await production.http.post("/graphql", content=big, headers=headers)
+    assert response.status_code == 413
+    assert_typed(response.json(), "TOO_LARGE")
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        for start in range(0, len(big), 65536):
+            yield big[start : start + 65536]
+
+    response = await production.http.post("/graphql", content=chunks(), headers=headers)
+    assert response.status_code == 413
+    assert_typed(response.json(), "TOO_LARGE")
+    # Under the limit, the same request runs.
+    small = await production("{ me { canWrite } }", {"pad": "x" * 1000}, as_=tenant.staff)
+    assert small["data"] == {"me": {"canWrite": True}}
+
+
+async def test_a_query_over_its_length_limit_is_refused(
+    production: GraphQLClient, tenant: Tenant, settings: Settings
+) -> None:
+    spaced = "{ me { canWrite }" + " " * settings.graphql_max_query_chars + "}"
+    body = await production(spaced, as_=tenant.staff)
+    assert body["status"] == 413
+    assert_typed(body, "TOO_LARGE")
