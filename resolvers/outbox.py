@@ -53,6 +53,16 @@ def clean_addresses(values: Iterable[str], field: str) -> list[str]:
     return cleaned
 
 
+def clean_address(raw: str, field: str) -> str:
+    """One user-typed address (a lead's, a contact's) as it is stored and sent: the
+    same normalisation as recipients (trimmed, display name dropped, domain lower-cased
+    and in ASCII); refused unless it is exactly one valid address."""
+    cleaned = clean_addresses([raw], field)
+    if len(cleaned) != 1:
+        raise ValidationFailed(f"{field}: '{raw}' is not one email address", field=field)
+    return cleaned[0]
+
+
 def valid_address(address: str) -> str | None:
     """The address in the form SMTP takes (an internationalised domain in ASCII, so any
     server accepts it; a non-ASCII local part needs a server with SMTPUTF8), or None.
