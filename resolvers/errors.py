@@ -63,6 +63,10 @@ class RateLimited(UserError):
     code = "RATE_LIMITED"
 
 
+class TooLarge(UserError):
+    code = "TOO_LARGE"
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -91,3 +95,7 @@ def refused_value(original: BaseException | None) -> UserError | None:
     if isinstance(cause, DataError | OverflowError):
         return ValidationFailed(f"a value was refused: {str(cause)[:200]}")
     return None
+
+
+class LinkExpired(UserError):
+    code = "LINK_EXPIRED"
