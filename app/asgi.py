@@ -19,7 +19,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import connections
 
-from app import mailbox, pages, webhooks
+from app import mailbox, pages, prints, webhooks
 from app.db import close_db, init_db
 from app.settings import Settings, get_settings
 from app.wiring import Services
@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *pages.routes(preferred_locale),
+        *prints.routes(preferred_locale),
         *webhooks.routes,
     ]
     if not settings.is_production and settings.embedded_smtp:
