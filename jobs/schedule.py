@@ -14,6 +14,8 @@ from jobs.bulk_operations import (
 )
 from jobs.confirmation import expire_overdue_proposals, send_proposal_reminders
 from jobs.outbox_delivery import RetryPolicy, deliver_email, requeue_stuck_emails
+from jobs.prints import JOB_TIMEOUT_SECONDS as FILE_TIMEOUT_SECONDS
+from jobs.prints import generate_file, requeue_stale_files
 
 
 def tasks(policy: RetryPolicy) -> list[Function]:
@@ -27,6 +29,8 @@ def tasks(policy: RetryPolicy) -> list[Function]:
         ),
         # Killed, an operation is resumed by the sweep (jobs/bulk_operations.py).
         func(run_bulk_operation, timeout=JOB_TIMEOUT_SECONDS, max_tries=3, keep_result=0),
+        # A file is claimed once (QUEUED → RUNNING): a retry would find it taken.
+        func(generate_file, timeout=FILE_TIMEOUT_SECONDS, max_tries=1, keep_result=0),
     ]
 
 
@@ -35,6 +39,7 @@ def crons() -> list[CronJob]:
     return [
         cron(requeue_stuck_emails, second=30, run_at_startup=True, timeout=60),
         cron(resume_bulk_operations, second={0, 20, 40}, run_at_startup=True, timeout=60),
+        cron(requeue_stale_files, second=50, run_at_startup=True, timeout=60),
         # Every minute: an expiry is at most a minute late (SPEC §5).
         cron(expire_overdue_proposals, second=5, run_at_startup=True, timeout=120),
         cron(send_proposal_reminders, minute=set(range(0, 60, 5)), second=15, timeout=300),

@@ -109,15 +109,26 @@ class PrintDocument(FPDF):
         weights: Sequence[float] | None = None,
     ) -> None:
         """A bordered table whose heading row repeats on every page it spans."""
-        weights = weights or [1.0] * len(columns)
+        self.table_head(columns, weights or [1.0] * len(columns))
+        self.table_rows(rows)
+        self.table_end()
+
+    def table_head(self, columns: Sequence[str], weights: Sequence[float]) -> None:
+        """Start a table (its rows follow with ``table_rows``, as they are read)."""
         total = sum(weights)
         widths = [self.epw * w / total for w in weights]
         if self.will_page_break(3 * LINE_MM):
             self.add_page()
         self._row(columns, widths, bold=True, fill=True)
         self._repeat = (columns, widths)
+
+    def table_rows(self, rows: Iterable[Sequence[str]]) -> None:
+        assert self._repeat is not None, "table_head first"
+        widths = self._repeat[1]
         for row in rows:
             self._row(row, widths)
+
+    def table_end(self) -> None:
         self._repeat = None
 
     def render(self) -> bytes:

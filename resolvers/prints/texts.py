@@ -14,6 +14,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "date": ("Date", "Date"),
     "item": ("Élément", "Item"),
     "more_items": ("Les {shown} plus récents sur {count}.", "The latest {shown} of {count}."),
+    # lists
+    "list_leads": ("Clients potentiels", "Leads"),
+    "list_sessions": ("Sessions", "Sessions"),
+    "list_clients": ("Clients", "Clients"),
+    "list_contacts": ("Contacts", "Contacts"),
+    "filter": ("Filtre", "Filter"),
+    "no_filter": ("aucun (tous les dossiers)", "none (every record)"),
+    "picked": ("Sélection : {count} dossier(s) choisi(s)", "Selection: {count} record(s) picked"),
+    "excluded": ("{count} dossier(s) exclu(s)", "{count} record(s) left out"),
+    "order": ("Tri", "Order"),
     # record types
     "lead": ("Client potentiel", "Lead"),
     "session": ("Session", "Session"),
