@@ -19,23 +19,17 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import connections
 
-from app import mailbox, pages, prints, webhooks
+from app import exports, mailbox, pages, prints, webhooks
 from app.db import close_db, init_db
 from app.settings import Settings, get_settings
 from app.wiring import Services
-from resolvers.auth import authenticate
+from resolvers.auth import authenticate, bearer_from_header
 from resolvers.errors import UserError
 from resolvers.labels import LOCALES
 from schema import SchemaLimits, build_schema
 from schema.context import Context
 
 log = logging.getLogger(__name__)
-
-
-def bearer_from_header(value: str | None) -> str | None:
-    if value and value[:7].lower() == "bearer ":
-        return value[7:].strip()
-    return None
 
 
 def preferred_locale(accept_language: str | None) -> str:
@@ -170,6 +164,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         *pages.routes(preferred_locale),
         *prints.routes(preferred_locale),
         *webhooks.routes,
+        *exports.routes,
     ]
     if not settings.is_production and settings.embedded_smtp:
         routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))
@@ -179,4 +174,5 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         # starlette types a handler as taking any Exception; this one is for UserError only.
         exception_handlers={UserError: _auth_error_response},  # type: ignore[dict-item]
     )
+    app.state.schema = schema  # exports read their JSON parameters with the schema's types
     return app

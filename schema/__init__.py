@@ -24,6 +24,7 @@ from schema import (
     auth,
     clients,
     documents,
+    exports,
     node,
     outbox,
     subscriptions,
@@ -55,6 +56,7 @@ QUERIES: tuple[type, ...] = (
     lead_queries.Query,
     subpanel_queries.Query,
     bulk_operation_queries.Query,
+    exports.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
@@ -67,6 +69,7 @@ MUTATIONS: tuple[type, ...] = (
     lead_mutations.Mutation,
     subpanel_mutations.Mutation,
     bulk_operation_mutations.Mutation,
+    exports.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     subscriptions.Subscription,

@@ -60,6 +60,7 @@ class Column:
     # Free text a user typed: a spreadsheet could run it as a formula (typed values and
     # labels cannot start with one, and a negative number is not one).
     user_text: bool = False
+    looks_up: bool = False  # its cell reads the batch's lookups (``ListDefinition.related``)
 
     def header(self, locale: str) -> str:
         return self.en if labels.locale_of(locale) == "en" else self.fr
@@ -93,7 +94,13 @@ def labelled(key: str, fr: str, en: str, name: str, label: Callable[[Any, str], 
 def looked_up(key: str, fr: str, en: str, name: str) -> Column:
     """A column showing what ``related`` found for the id in ``name`` (empty when none)."""
     return Column(
-        key, fr, en, (name,), lambda row, batch: batch.related.get(row[name], ""), user_text=True
+        key,
+        fr,
+        en,
+        (name,),
+        lambda row, batch: batch.related.get(row[name], ""),
+        user_text=True,
+        looks_up=True,
     )
 
 
@@ -109,6 +116,7 @@ class ListDefinition(Generic[F, S]):
     all_records: F
     default_order: S
     related: Callable[[Scope, Sequence[Row]], Awaitable[Any]] | None = None
+    related_reads: tuple[str, ...] = ()  # the fields ``related`` reads from the rows
     by_key: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -129,11 +137,17 @@ class ListDefinition(Generic[F, S]):
 
     def reads(self, columns: Sequence[Column]) -> tuple[str, ...]:
         """The model fields to read for ``columns`` (always the id first)."""
-        names = dict.fromkeys(("id", *(name for c in columns for name in c.reads)))
+        related = self.related_reads if any(c.looks_up for c in columns) else ()
+        names = dict.fromkeys(("id", *(name for c in columns for name in c.reads), *related))
         return tuple(names)
 
-    async def batch(self, scope: Scope, rows: Sequence[Row], locale: str) -> Batch:
-        related = await self.related(scope, rows) if self.related else None
+    async def batch(
+        self, scope: Scope, rows: Sequence[Row], columns: Sequence[Column], locale: str
+    ) -> Batch:
+        """What the cells of ``columns`` need for ``rows``: their lookups only if a column
+        reads them."""
+        looks_up = self.related is not None and any(c.looks_up for c in columns)
+        related = await self.related(scope, rows) if self.related and looks_up else None
         return Batch(labels.locale_of(locale), related)
 
 
@@ -262,6 +276,7 @@ LEADS: ListDefinition[LeadFilter, LeadOrder] = ListDefinition(
     all_records=LeadFilter(include_deleted=True),
     default_order=LeadOrder(),
     related=_assignees,
+    related_reads=("assigned_user_id",),
 )
 
 SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
@@ -276,7 +291,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
         labelled("status", "Statut", "Status", "status", labels.session_status),
         plain("firstDate", "Première date", "First date", "first_date", user_text=False),
         plain("lastDate", "Dernière date", "Last date", "last_date", user_text=False),
-        Column("owner", "Responsable", "Owner", ("owner_id",), _owner_cell, user_text=True),
+        Column("owner", "Responsable", "Owner", ("owner_id",), _owner_cell, True, looks_up=True),
         labelled(
             "confirmationSummary",
             "confirmation dates Client",
@@ -291,6 +306,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
             ("id",),
             _session_clients_cell,
             user_text=True,
+            looks_up=True,
         ),
     ),
     query=sessions_query,
@@ -298,6 +314,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
     all_records=SessionFilter(),
     default_order=SessionOrder.FIRST_DATE_ASC,
     related=_session_lookups,
+    related_reads=("owner_id",),
 )
 
 CLIENTS: ListDefinition[ClientFilter, ClientOrder] = ListDefinition(
@@ -315,6 +332,7 @@ CLIENTS: ListDefinition[ClientFilter, ClientOrder] = ListDefinition(
     all_records=ClientFilter(),
     default_order=ClientOrder.NAME_ASC,
     related=_main_contacts,
+    related_reads=("main_contact_id",),
 )
 
 
@@ -339,6 +357,7 @@ CONTACTS: ListDefinition[ContactFilter, None] = ListDefinition(
     all_records=ContactFilter(),
     default_order=None,
     related=_client_names,
+    related_reads=("client_id",),
 )
 
 LISTS: dict[str, ListDefinition[Any, Any]] = {
