@@ -51,4 +51,8 @@ def assert_pdf(response: httpx.Response) -> str:
     assert response.headers["content-type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
     render_first_page(response.content)
+    import os
+
+    if os.environ.get("KEEP_PDF"):
+        Path(os.environ["KEEP_PDF"]).write_bytes(response.content)
     return pdf_text(response.content)

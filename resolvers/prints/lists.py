@@ -26,7 +26,6 @@ from resolvers.prints.texts import text
 IN_REQUEST_LIMIT = 500  # records rendered in the request; more go to the worker
 MAX_PRINTED = 10_000  # records one print may hold: past that, a CSV export serves better
 ID_CHUNK = 2_000  # ids read per statement
-MIN_WEIGHT, MAX_WEIGHT = 3, 40  # a column's width, in average characters of its cells
 
 
 @dataclass(frozen=True)
@@ -55,26 +54,22 @@ class ListPrint:
 
 
 def describe_selection(described: Mapping[str, Any] | None, locale: str) -> str:
-    """The selection in words for the page header: the filter's conditions, or how many
-    records were picked by id."""
+    """The selection in words for the page header: the filter's conditions or how many
+    records were picked by id, those left out, the order (``described`` as the export
+    parameters give it: ``filter``, or ``selection`` with ``ids`` or ``filter`` and
+    ``excludeIds``, and ``order``)."""
     described = described or {}
+    selection = described.get("selection") or {}
     parts: list[str] = []
-    ids = described.get("ids")
-    if ids:
-        parts.append(text("picked", locale).format(count=len(ids)))
-    conditions = {
-        k: v for k, v in (described.get("filter") or {}).items() if v not in (None, "", [], {})
-    }
-    if conditions:
-        parts.append(
-            f"{text('filter', locale)} : "
-            + " ; ".join(f"{k} = {_shown(v)}" for k, v in conditions.items())
-        )
-    elif not ids:
-        parts.append(f"{text('filter', locale)} : {text('no_filter', locale)}")
-    excluded = described.get("excludeIds") or described.get("exclude_ids")
-    if excluded:
-        parts.append(text("excluded", locale).format(count=len(excluded)))
+    if selection.get("ids") is not None:
+        parts.append(text("picked", locale).format(count=len(selection["ids"])))
+    else:
+        given = described.get("filter") or selection.get("filter") or {}
+        conditions = [f"{k} = {_shown(v)}" for k, v in given.items() if v not in (None, "", [])]
+        shown = " ; ".join(conditions) or text("no_filter", locale)
+        parts.append(f"{text('filter', locale)} : {shown}")
+    if selection.get("excludeIds"):
+        parts.append(text("excluded", locale).format(count=len(selection["excludeIds"])))
     if described.get("order"):
         parts.append(f"{text('order', locale)} : {_shown(described['order'])}")
     return " · ".join(parts)
@@ -99,11 +94,11 @@ async def render_list(scope: Scope, job: ListPrint) -> bytes:
     for start in range(0, len(job.ids), ID_CHUNK):
         cells = await _cells(scope, job, job.ids[start : start + ID_CHUNK])
         if first:
-            doc.table_head(headers, _weights(headers, cells))
+            doc.table_head(headers, cells)
             first = False
         doc.table_rows(cells)
     if first:  # nothing selected: the heading row alone
-        doc.table_head(headers, _weights(headers, []))
+        doc.table_head(headers, [])
     doc.table_end()
     await record_export(scope, definition.name, job.described or {}, len(job.ids), "pdf")
     return doc.render()
@@ -120,16 +115,5 @@ async def _cells(scope: Scope, job: ListPrint, ids: Sequence[int]) -> list[list[
         rows.extend(batch_rows)
     position = {pk: n for n, pk in enumerate(ids)}
     rows.sort(key=lambda row: position[row["id"]])
-    batch = await definition.batch(scope, rows, job.locale)
+    batch = await definition.batch(scope, rows, job.columns, job.locale)
     return [[column.cell(row, batch) for column in job.columns] for row in rows]
-
-
-def _weights(headers: Sequence[str], cells: Sequence[Sequence[str]]) -> list[float]:
-    """Each column's share of the page: the average length of its cells (the first rows
-    tell), never below its header's longest word, within bounds."""
-    weights = []
-    for n, header in enumerate(headers):
-        average = sum(len(row[n]) for row in cells) / len(cells) if cells else 0
-        longest_word = max((len(word) for word in header.split()), default=0)
-        weights.append(float(min(MAX_WEIGHT, max(MIN_WEIGHT, average, longest_word))))
-    return weights

@@ -26,6 +26,7 @@ SMALL_SIZE = 7.5
 LINE_MM = 4.2
 PAD_MM = 1.2
 MARGIN_MM = 12
+SAMPLE_ROWS = 200  # rows a table's column widths are measured on
 BORDER_GREY = 170
 HEADING_GREY = 235
 
@@ -102,25 +103,61 @@ class PrintDocument(FPDF):
     def paragraph(self, text: str) -> None:
         self._lines(self.wrap(text, self.epw), self.epw, LINE_MM)
 
-    def data_table(
-        self,
-        columns: Sequence[str],
-        rows: Iterable[Sequence[str]],
-        weights: Sequence[float] | None = None,
-    ) -> None:
+    def data_table(self, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         """A bordered table whose heading row repeats on every page it spans."""
-        self.table_head(columns, weights or [1.0] * len(columns))
+        self.table_head(columns, rows)
         self.table_rows(rows)
         self.table_end()
 
-    def table_head(self, columns: Sequence[str], weights: Sequence[float]) -> None:
-        """Start a table (its rows follow with ``table_rows``, as they are read)."""
-        total = sum(weights)
-        widths = [self.epw * w / total for w in weights]
+    def table_head(self, columns: Sequence[str], sample: Sequence[Sequence[str]]) -> None:
+        """Start a table (its rows follow with ``table_rows``, as they are read), its
+        columns sized on ``sample`` rows (``column_widths``)."""
+        widths = self.column_widths(columns, sample[:SAMPLE_ROWS])
         if self.will_page_break(3 * LINE_MM):
             self.add_page()
         self._row(columns, widths, bold=True, fill=True)
         self._repeat = (columns, widths)
+
+    def column_widths(self, columns: Sequence[str], sample: Sequence[Sequence[str]]) -> list[float]:
+        """Each column as wide as most of its values (9 in 10 of the sample) and at least
+        as the longest word of its heading; when they do not all fit, the narrow ones
+        keep their width and the wide ones share the rest equally, and wrap."""
+        self.set_font(FONT, "B", FONT_SIZE)
+        least = [
+            max((self.width_of(word) for word in column.split()), default=0) + 2 * PAD_MM + 0.5
+            for column in columns  # (0.5 mm: rounding never cuts that word)
+        ]
+        self.set_font(FONT, "", FONT_SIZE)
+        wanted = []
+        for n, floor in enumerate(least):
+            values = sorted(
+                max(self.width_of(line) for line in row[n].split("\n")) for row in sample
+            )
+            typical = values[int(len(values) * 0.9)] if values else 0.0
+            wanted.append(max(floor, typical + 2 * PAD_MM))
+        if sum(wanted) <= self.epw:
+            return [w * self.epw / sum(wanted) for w in wanted]
+        widths = list(wanted)
+        wide, room = set(range(len(columns))), self.epw
+        while wide:
+            share = room / len(wide)
+            narrow = {n for n in wide if wanted[n] <= share}
+            if not narrow:
+                for n in wide:
+                    widths[n] = max(least[n], share)
+                break
+            room -= sum(wanted[n] for n in narrow)
+            wide -= narrow
+        return self._fit(widths, least)
+
+    def _fit(self, widths: list[float], least: Sequence[float]) -> list[float]:
+        """``widths`` brought to the page's width, taken from what columns have beyond
+        their heading's longest word (in proportion) before anything else."""
+        excess = sum(widths) - self.epw
+        slack = [w - floor for w, floor in zip(widths, least, strict=True)]
+        if 0 < excess <= sum(slack):
+            return [w - excess * s / sum(slack) for w, s in zip(widths, slack, strict=True)]
+        return [w * self.epw / sum(widths) for w in widths]
 
     def table_rows(self, rows: Iterable[Sequence[str]]) -> None:
         assert self._repeat is not None, "table_head first"

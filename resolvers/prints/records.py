@@ -217,9 +217,7 @@ async def print_session(scope: Scope, session_id: int, locale: str) -> bytes:
     doc.section(printing.t("planning"))
     if slots:
         columns = [printing.t(k) for k in ("date", "start", "end", "location")]
-        doc.data_table(
-            columns, ([s["date"], s["start"], s["end"], s["location"]] for s in slots), (2, 1, 1, 4)
-        )
+        doc.data_table(columns, [[s["date"], s["start"], s["end"], s["location"]] for s in slots])
     else:
         doc.paragraph(printing.t("no_planning"))
     enrolled = (
@@ -229,8 +227,7 @@ async def print_session(scope: Scope, session_id: int, locale: str) -> bytes:
     doc.section(f"{printing.t('clients')} ({len(enrolled)})")
     doc.data_table(
         [printing.t("client"), printing.t("confirmation_state")],
-        ([names.get(sc.client_id, ""), printing.confirmation(sc)] for sc in enrolled),
-        (2, 3),
+        [[names.get(sc.client_id, ""), printing.confirmation(sc)] for sc in enrolled],
     )
     await _subpanels(printing, doc, OwnerType.SESSION, session.id)
     return doc.render()
@@ -265,8 +262,7 @@ async def print_client(scope: Scope, client_id: int, locale: str) -> bytes:
     doc.section(f"{printing.t('contacts')} ({len(contacts)})")
     doc.data_table(
         [printing.t(k) for k in ("name", "email", "phone", "job_title")],
-        ([full_name(c), c.email, c.phone, c.job_title] for c in contacts),
-        (3, 3, 2, 2),
+        [[full_name(c), c.email, c.phone, c.job_title] for c in contacts],
     )
     enrolled = (
         await scope.query(SessionClient).filter(client_id=client.id).order_by("created_at", "id")
@@ -280,8 +276,7 @@ async def print_client(scope: Scope, client_id: int, locale: str) -> bytes:
     doc.section(f"{printing.t('sessions')} ({len(enrolled)})")
     doc.data_table(
         [printing.t(k) for k in ("reference", "title", "dates", "confirmation_state")],
-        (_session_row(printing, sessions[sc.session_id], sc) for sc in enrolled),
-        (2, 4, 2, 4),
+        [_session_row(printing, sessions[sc.session_id], sc) for sc in enrolled],
     )
     await _subpanels(printing, doc, OwnerType.CLIENT, client.id)
     return doc.render()
@@ -313,7 +308,7 @@ async def _subpanels(
         order = Order.NEWEST_FIRST if panel.order is Order.TITLE_ASC else panel.order
         rows = await panel.source.page(scope, owner_type.value, owner_id, order, 0, LATEST_ITEMS)
         described = await _describe(printing, panel, rows)
-        doc.data_table([printing.t("date"), printing.t("item")], described, (1, 4))
+        doc.data_table([printing.t("date"), printing.t("item")], described)
         if count > len(rows):
             doc.paragraph(printing.t("more_items").format(shown=len(rows), count=count))
 
