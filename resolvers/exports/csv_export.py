@@ -41,9 +41,9 @@ class ExportRequest:
     described: Mapping[str, Any] | None = None
 
 
-def neutralised(text: str) -> str:
-    """``text`` made inert for a spreadsheet when it would start a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+def neutralised(cells: list[str]) -> list[str]:
+    """``cells`` made inert for a spreadsheet where one would start a formula."""
+    return ["'" + cell if cell.startswith(FORMULA_STARTS) else cell for cell in cells]
 
 
 async def selected_query(scope: Scope, request: ExportRequest) -> QuerySet[Any]:
@@ -85,19 +85,16 @@ async def _stream(scope: Scope, request: ExportRequest, qs: QuerySet[Any]) -> As
     buffer, writer = _line_writer(request.excel)
     writer.writerow([column.header(locale) for column in columns])
     yield ((BOM if request.excel else "") + _drain(buffer)).encode()
-    cells = [(column.cell, column.user_text) for column in columns]
     rows = 0
     async for batch_rows in record_batches(qs, definition.reads(columns)):
         batch = await definition.batch(scope, batch_rows, columns, locale)
-        writer.writerows(
-            [
-                [
-                    neutralised(cell(row, batch)) if user_text else cell(row, batch)
-                    for cell, user_text in cells
-                ]
-                for row in batch_rows
-            ]
-        )
+        cells = [
+            neutralised(column.cells(batch_rows, batch))
+            if column.user_text
+            else column.cells(batch_rows, batch)
+            for column in columns
+        ]
+        writer.writerows(zip(*cells, strict=True))
         rows += len(batch_rows)
         yield _drain(buffer).encode()
     await record_export(scope, definition.name, request.described or {}, rows, "csv")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any, Generic, TypeVar, cast
 
 from tortoise.queryset import QuerySet
@@ -50,17 +51,22 @@ class Batch:
     related: Any = None  # the list's own lookups (``ListDefinition.related``)
 
 
+Cells = Callable[[Sequence[Row], "Batch"], list[str]]
+
+
 @dataclass(frozen=True)
 class Column:
     key: str  # camelCase: what ``columns=`` names; the GraphQL list field it shows
     fr: str
     en: str
-    reads: tuple[str, ...]  # the model fields its cell is computed from
-    cell: Callable[[Row, Batch], str]
+    reads: tuple[str, ...]  # the model fields its cells are computed from
+    # Its cell in each row of a batch: a column at a time, a comprehension per batch
+    # rather than a call per cell (100,000 rows × 14 columns is the export's hot loop).
+    cells: Cells
     # Free text a user typed: a spreadsheet could run it as a formula (typed values and
     # labels cannot start with one, and a negative number is not one).
     user_text: bool = False
-    looks_up: bool = False  # its cell reads the batch's lookups (``ListDefinition.related``)
+    looks_up: bool = False  # its cells read the batch's lookups (``ListDefinition.related``)
 
     def header(self, locale: str) -> str:
         return self.en if labels.locale_of(locale) == "en" else self.fr
@@ -77,31 +83,42 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-def plain(key: str, fr: str, en: str, name: str, *, user_text: bool = True) -> Column:
-    """A column showing one model field as it is."""
-    if user_text:
-        return Column(key, fr, en, (name,), lambda row, _: row[name] or "", user_text=True)
-    return Column(key, fr, en, (name,), lambda row, _: value_text(row[name]))
+def text(key: str, fr: str, en: str, name: str) -> Column:
+    """A column of free text as typed (never null: the text fields default to "")."""
+    return Column(
+        key, fr, en, (name,), lambda rows, _: [row[name] or "" for row in rows], user_text=True
+    )
+
+
+def typed(key: str, fr: str, en: str, name: str) -> Column:
+    """A column of a typed value (number, date, datetime) as the API writes it."""
+    return Column(key, fr, en, (name,), lambda rows, _: [value_text(row[name]) for row in rows])
 
 
 def labelled(key: str, fr: str, en: str, name: str, label: Callable[[Any, str], str]) -> Column:
-    """A column showing an enumeration field by its label (empty when null)."""
-    return Column(
-        key, fr, en, (name,), lambda row, batch: label(row[name], batch.locale) if row[name] else ""
-    )
+    """A column of an enumeration field shown by its label (empty when null)."""
+    label_of = cache(label)  # a handful of values, looked up once each
+
+    def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
+        locale = batch.locale
+        return [label_of(value, locale) if (value := row[name]) else "" for row in rows]
+
+    return Column(key, fr, en, (name,), cells)
 
 
 def looked_up(key: str, fr: str, en: str, name: str) -> Column:
-    """A column showing what ``related`` found for the id in ``name`` (empty when none)."""
-    return Column(
-        key,
-        fr,
-        en,
-        (name,),
-        lambda row, batch: batch.related.get(row[name], ""),
-        user_text=True,
-        looks_up=True,
-    )
+    """A column of what ``related`` found for the id in ``name`` (empty when none)."""
+
+    def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
+        found = batch.related
+        return [found.get(row[name], "") for row in rows]
+
+    return Column(key, fr, en, (name,), cells, user_text=True, looks_up=True)
+
+
+def table(columns: Sequence[Column], rows: Sequence[Row], batch: Batch) -> list[tuple[str, ...]]:
+    """The cells of ``rows``, a tuple per row in the order of ``columns``."""
+    return list(zip(*(column.cells(rows, batch) for column in columns), strict=True))
 
 
 @dataclass(frozen=True)
@@ -199,13 +216,17 @@ async def _session_lookups(scope: Scope, rows: Sequence[Row]) -> SessionLookups:
     )
 
 
-def _session_clients_cell(row: Row, batch: Batch) -> str:
-    """Each client with the label of its "Etat confirmation" column, in enrolment order."""
+def _session_clients_cells(rows: Sequence[Row], batch: Batch) -> list[str]:
+    """Each client with the label of its "Etat confirmation" column, in enrolment order,
+    a line each."""
     lookups: SessionLookups = batch.related
-    return "\n".join(
-        f"{name} : {confirmation_label(sc, lookups.time_zone, batch.locale)}"
-        for name, sc in lookups.clients.get(row["id"], [])
-    )
+    return [
+        "\n".join(
+            f"{name} : {confirmation_label(sc, lookups.time_zone, batch.locale)}"
+            for name, sc in lookups.clients.get(row["id"], [])
+        )
+        for row in rows
+    ]
 
 
 async def _main_contacts(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
@@ -225,25 +246,25 @@ async def _client_names(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
     return dict(await scope.query(Client).filter(id__in=ids).values_list("id", "name"))
 
 
-def _owner_cell(row: Row, batch: Batch) -> str:
-    lookups: SessionLookups = batch.related
-    return lookups.owners.get(row["owner_id"], "") if row["owner_id"] is not None else ""
+def _owner_cells(rows: Sequence[Row], batch: Batch) -> list[str]:
+    owners = batch.related.owners
+    return [owners.get(row["owner_id"], "") for row in rows]
 
 
 # ---- The lists ----------------------------------------------------------------------
 
-ID = Column("id", "ID", "ID", ("id",), lambda row, _: str(row["id"]))
+ID = Column("id", "ID", "ID", ("id",), lambda rows, _: [str(row["id"]) for row in rows])
 
 LEADS: ListDefinition[LeadFilter, LeadOrder] = ListDefinition(
     name="leads",
     model=Lead,
     columns=(
         ID,
-        plain("firstName", "Prénom", "First name", "first_name"),
-        plain("lastName", "Nom", "Last name", "last_name"),
-        plain("email", "E-mail", "Email", "email"),
+        text("firstName", "Prénom", "First name", "first_name"),
+        text("lastName", "Nom", "Last name", "last_name"),
+        text("email", "E-mail", "Email", "email"),
         labelled("status", "Statut", "Status", "status", labels.lead_value),
-        plain("accountName", "Nom du compte", "Account name", "account_name"),
+        text("accountName", "Nom du compte", "Account name", "account_name"),
         labelled(
             "waitlistStatus",
             "Statut liste d'attente",
@@ -251,25 +272,13 @@ LEADS: ListDefinition[LeadFilter, LeadOrder] = ListDefinition(
             "waitlist_status",
             labels.lead_value,
         ),
-        plain("waitlistProductCode", "Code produit", "Product code", "waitlist_product_code"),
-        plain(
-            "waitlistDateAdded",
-            "Date d'ajout",
-            "Date added",
-            "waitlist_date_added",
-            user_text=False,
-        ),
-        plain(
-            "waitlistEmailsSent",
-            "E-mails envoyés",
-            "Emails sent",
-            "waitlist_emails_sent",
-            user_text=False,
-        ),
-        plain("sourceSystem", "Système source", "Source system", "source_system"),
+        text("waitlistProductCode", "Code produit", "Product code", "waitlist_product_code"),
+        typed("waitlistDateAdded", "Date d'ajout", "Date added", "waitlist_date_added"),
+        typed("waitlistEmailsSent", "E-mails envoyés", "Emails sent", "waitlist_emails_sent"),
+        text("sourceSystem", "Système source", "Source system", "source_system"),
         looked_up("assignedUser", "Assigné à", "Assigned to", "assigned_user_id"),
-        plain("createdAt", "Date de création", "Date created", "created_at", user_text=False),
-        plain("updatedAt", "Date de modification", "Date modified", "updated_at", user_text=False),
+        typed("createdAt", "Date de création", "Date created", "created_at"),
+        typed("updatedAt", "Date de modification", "Date modified", "updated_at"),
     ),
     query=list_leads,
     default_filter=LeadFilter(),
@@ -284,14 +293,14 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
     model=TrainingSession,
     columns=(
         ID,
-        plain("reference", "Référence", "Reference", "reference"),
-        plain("title", "Intitulé", "Title", "title"),
-        plain("productCode", "Code produit", "Product code", "product_code"),
-        plain("location", "Lieu", "Location", "location"),
+        text("reference", "Référence", "Reference", "reference"),
+        text("title", "Intitulé", "Title", "title"),
+        text("productCode", "Code produit", "Product code", "product_code"),
+        text("location", "Lieu", "Location", "location"),
         labelled("status", "Statut", "Status", "status", labels.session_status),
-        plain("firstDate", "Première date", "First date", "first_date", user_text=False),
-        plain("lastDate", "Dernière date", "Last date", "last_date", user_text=False),
-        Column("owner", "Responsable", "Owner", ("owner_id",), _owner_cell, True, looks_up=True),
+        typed("firstDate", "Première date", "First date", "first_date"),
+        typed("lastDate", "Dernière date", "Last date", "last_date"),
+        Column("owner", "Responsable", "Owner", ("owner_id",), _owner_cells, True, looks_up=True),
         labelled(
             "confirmationSummary",
             "confirmation dates Client",
@@ -304,7 +313,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
             "Clients (Etat confirmation)",
             "Clients (confirmation state)",
             ("id",),
-            _session_clients_cell,
+            _session_clients_cells,
             user_text=True,
             looks_up=True,
         ),
@@ -322,9 +331,9 @@ CLIENTS: ListDefinition[ClientFilter, ClientOrder] = ListDefinition(
     model=Client,
     columns=(
         ID,
-        plain("name", "Nom", "Name", "name"),
-        plain("address", "Adresse", "Address", "address"),
-        plain("siret", "SIRET", "SIRET", "siret"),
+        text("name", "Nom", "Name", "name"),
+        text("address", "Adresse", "Address", "address"),
+        text("siret", "SIRET", "SIRET", "siret"),
         looked_up("mainContact", "Contact principal", "Main contact", "main_contact_id"),
     ),
     query=clients_query,
@@ -345,11 +354,11 @@ CONTACTS: ListDefinition[ContactFilter, None] = ListDefinition(
     model=Contact,
     columns=(
         ID,
-        plain("lastName", "Nom", "Last name", "last_name"),
-        plain("firstName", "Prénom", "First name", "first_name"),
-        plain("email", "E-mail", "Email", "email"),
-        plain("phone", "Téléphone", "Phone", "phone"),
-        plain("jobTitle", "Fonction", "Job title", "job_title"),
+        text("lastName", "Nom", "Last name", "last_name"),
+        text("firstName", "Prénom", "First name", "first_name"),
+        text("email", "E-mail", "Email", "email"),
+        text("phone", "Téléphone", "Phone", "phone"),
+        text("jobTitle", "Fonction", "Job title", "job_title"),
         looked_up("client", "Client", "Client", "client_id"),
     ),
     query=_contacts_query,

@@ -41,20 +41,20 @@ async def record_batches(
     """``fields`` of the rows of ``qs``, in its order, ``batch_size`` rows at a time; each
     value as the model field gives it (enumerations stay their raw value)."""
     db, sql, params = _statement(qs, fields)
+    if db.capabilities.dialect == "postgres":
+        # asyncpg decodes every column to its Python value but enumerations, which stay
+        # their raw value: the rows are yielded as they come, without a copy.
+        async for batch in _postgres_batches(db, sql, params, batch_size):
+            yield batch
+        return
     model = qs.model
-    enum_fields = {
-        name for name in fields if getattr(model._meta.fields_map[name], "enum_type", None)
-    }
     converters = [
         (name, convert)
         for name in fields
-        if name not in enum_fields and (convert := column_converter(model, name))
+        if not getattr(model._meta.fields_map[name], "enum_type", None)
+        and (convert := column_converter(model, name))
     ]
-    if db.capabilities.dialect == "postgres":
-        batches = _postgres_batches(db, sql, params, batch_size)
-    else:
-        batches = _sqlite_batches(db, sql, params, batch_size)
-    async for raw in batches:
+    async for raw in _sqlite_batches(db, sql, params, batch_size):
         if not converters:
             yield raw
             continue
