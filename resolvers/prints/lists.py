@@ -18,7 +18,7 @@ from typing import Any
 from resolvers.context import Scope
 from resolvers.errors import ValidationFailed
 from resolvers.exports.audit import record_export
-from resolvers.exports.lists import Column, ListDefinition, Row
+from resolvers.exports.lists import Column, ListDefinition, Row, table
 from resolvers.exports.rows import record_batches
 from resolvers.prints.records import Printing
 from resolvers.prints.texts import text
@@ -104,7 +104,7 @@ async def render_list(scope: Scope, job: ListPrint) -> bytes:
     return doc.render()
 
 
-async def _cells(scope: Scope, job: ListPrint, ids: Sequence[int]) -> list[list[str]]:
+async def _cells(scope: Scope, job: ListPrint, ids: Sequence[int]) -> list[tuple[str, ...]]:
     """The cells of the records ``ids``, in the order of ``ids``."""
     definition = job.definition
     qs = definition.query(scope, definition.all_records, definition.default_order).filter(
@@ -116,4 +116,4 @@ async def _cells(scope: Scope, job: ListPrint, ids: Sequence[int]) -> list[list[
     position = {pk: n for n, pk in enumerate(ids)}
     rows.sort(key=lambda row: position[row["id"]])
     batch = await definition.batch(scope, rows, job.columns, job.locale)
-    return [[column.cell(row, batch) for column in job.columns] for row in rows]
+    return table(job.columns, rows, batch)
