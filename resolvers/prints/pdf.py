@@ -209,15 +209,24 @@ class PrintDocument(FPDF):
         return lines
 
     def _cut(self, word: str, width: float) -> list[str]:
+        """``word`` in pieces that fit ``width`` (a string is as wide as its characters:
+        fpdf2 applies no kerning)."""
         pieces: list[str] = []
-        piece = ""
+        piece, piece_width = "", 0.0
         for char in word:
-            if piece and self.width_of(piece + char) > width:
+            char_width = self.width_of(char)
+            if piece and piece_width + char_width > width:
                 pieces.append(piece)
-                piece = ""
+                piece, piece_width = "", 0.0
             piece += char
+            piece_width += char_width
         pieces.append(piece)
         return pieces
+
+    def _use(self, style: str) -> None:
+        """The body font in ``style`` (set_font costs even when nothing changes)."""
+        if (self.font_style, self.font_size_pt) != (style, FONT_SIZE):
+            self.set_font(FONT, style, FONT_SIZE)
 
     def _lines(self, lines: Sequence[str], width: float, height: float) -> None:
         for line in lines:
@@ -237,8 +246,9 @@ class PrintDocument(FPDF):
         styles = ["B" if bold or (bold_first and i == 0) else "" for i in range(len(cells))]
         wrapped = []
         for text, width, style in zip(cells, widths, styles, strict=True):
-            self.set_font(FONT, style, FONT_SIZE)
+            self._use(style)
             wrapped.append(self.wrap(text, width - 2 * PAD_MM))
+        self._use("")
         height = max(len(lines) for lines in wrapped)
         bordered = self._repeat is not None or bold
         start = 0
@@ -252,7 +262,7 @@ class PrintDocument(FPDF):
             start = end
             if start < height:
                 self.add_page()
-        self.set_font(FONT, "", FONT_SIZE)
+        self._use("")
 
     def _fragment(
         self,
@@ -273,7 +283,7 @@ class PrintDocument(FPDF):
                 self.rect(x, top, width, height, style="F")
             if bordered:
                 self.rect(x, top, width, height)
-            self.set_font(FONT, style, FONT_SIZE)
+            self._use(style)
             for n, line in enumerate(lines[start:end]):
                 self.text(x + PAD_MM, top + PAD_MM + (n + 1) * LINE_MM - 1.1, line)
             x += width
