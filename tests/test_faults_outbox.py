@@ -20,21 +20,35 @@ from tests.test_faults_worker_kill import FAULT_ENV
 pytestmark = pytest.mark.postgres_only
 
 
+@pytest.mark.parametrize("worker_killed_too", [False, True])
 async def test_redis_restarted_with_its_data_lost_mid_batch_the_sweep_recovers_every_email(
-    settings: Settings, tenant: Tenant, smtp: SmtpServer, app: Any
+    settings: Settings, tenant: Tenant, smtp: SmtpServer, app: Any, worker_killed_too: bool
 ) -> None:
+    """Killed too, the worker leaves rows SENDING whose arq jobs Redis no longer has:
+    only the outbox sweep can find them again."""
     smtp.handler.data_delay_seconds = 0.02
     async with FaultRig(settings, smtp, **FAULT_ENV) as rig:
-        rig.start_worker()
+        worker = rig.start_worker()
         await rig.queue_batch(tenant.staff.scope, 300)
-        await rig.wait_for(EmailStatus.SENT, 60)
+
+        async def mid_batch() -> bool:
+            return await rig.count(EmailStatus.SENT) >= 60 and (
+                not worker_killed_too or await rig.count(EmailStatus.SENDING) > 0
+            )
+
+        await wait_until(mid_batch, "60 emails SENT, some SENDING")
+        if worker_killed_too:
+            worker.kill()
         rig.redis.restart()  # every queued job, lock and result gone
         in_flight = await rig.count(EmailStatus.SENDING)
         queued = await rig.count(EmailStatus.QUEUED)
+        if worker_killed_too:
+            rig.start_worker()
         outcome = await rig.settled()
 
-    print(f"\nRedis restarted with {queued} QUEUED and {in_flight} SENDING: {outcome}")
-    assert queued > 0
+    killed = " and the worker killed" if worker_killed_too else ""
+    print(f"\nRedis restarted{killed} with {queued} QUEUED and {in_flight} SENDING: {outcome}")
+    assert queued > 0 and (in_flight > 0 or not worker_killed_too)
     assert (outcome.sent, outcome.failed, outcome.lost) == (300, 0, 0)
     assert outcome.duplicates <= in_flight
 
