@@ -4,6 +4,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /srv/trainhub
 
+# The PDF prints' fonts (resolvers/prints/pdf.py reads Debian's DejaVu files).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+  && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 trainhub
 COPY pyproject.toml README.md requirements.lock ./
 COPY app ./app

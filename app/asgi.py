@@ -23,7 +23,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 from tortoise import connections
 
-from app import exports, graphiql, mailbox, metrics, pages, webhooks
+from app import exports, graphiql, mailbox, metrics, pages, prints, webhooks
 from app.db import close_db, init_db
 from app.http_limits import MAX_JSON_DEPTH, GraphQLBodyLimit, error_response, nested_deeper_than
 from app.logs import RequestIdMiddleware
@@ -223,6 +223,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *pages.routes(preferred_locale),
+        *prints.routes(preferred_locale),
         *webhooks.routes,
         *metrics.routes(settings),
         *exports.routes,

@@ -20,6 +20,7 @@ from app.metrics import ACTIVE_SUBSCRIPTIONS
 from app.settings import Settings
 from jobs.bulk_operations import enqueue_operations
 from jobs.outbox_delivery import enqueue_deliveries
+from jobs.prints import enqueue_files
 from models.audit import DomainEvent
 from resolvers import runtime
 from resolvers.errors import RateLimited
@@ -95,6 +96,9 @@ class RedisDispatcher:
         await enqueue_operations(
             self.pool, self.namespace, operation_ids, request_id=request_id.get()
         )
+
+    async def enqueue_files(self, file_ids: list[int]) -> None:
+        await enqueue_files(self.pool, self.namespace, file_ids)
 
     async def publish_events(self, events: list[DomainEvent]) -> None:
         try:

@@ -55,7 +55,8 @@ def observed(job: Job) -> Job:
 
     @wraps(task)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        tag = request_id.set(kwargs.pop(TAG_REQUEST_ID, ""))
+        ctx[TAG_REQUEST_ID] = kwargs.pop(TAG_REQUEST_ID, "")  # this job's own context
+        tag = request_id.set(ctx[TAG_REQUEST_ID])
         if request_id.get():
             log.info(
                 "job %s (%s) enqueued by request %s", job.name, ctx.get("job_id"), request_id.get()
