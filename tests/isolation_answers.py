@@ -141,6 +141,7 @@ VALUES: dict[str, object] = {
 # Mutations a reader (VIEWER, READ-only key) may call, and why.
 OPEN_TO_READERS: dict[str, str] = {
     "login": "public: it is how one gets a token",
+    "createExportLink": "writes nothing: a VIEWER may export (issue 11); a key gets FORBIDDEN",
 }
 # Mutations of the caller's own preferences: a VIEWER may (an API key has none, FORBIDDEN).
 OWN_PREFERENCES = ("setSubpanelCollapsed", "reorderSubpanels", "resetSubpanelLayout")

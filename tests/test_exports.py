@@ -5,6 +5,7 @@ ids; the organisation's audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from strawberry import relay
 
 from models.core import ApiScope, User
@@ -26,6 +28,7 @@ from models.sessions import (
     TrainingSession,
 )
 from resolvers import runtime
+from resolvers.exports import rows as rows_module
 from resolvers.leads.records import create_manual_lead
 from tests.bulk_support import gid
 from tests.confirmation_support import add_session_client, fr, today
@@ -465,3 +468,21 @@ async def test_each_export_is_in_the_organisations_audit_log(
         "rows": 2,
         "filter": {"filter": {"statuses": ["NEW"]}},
     }
+
+
+async def test_rows_across_many_batches_and_exports_at_once(
+    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 2 rows: the same file as in one batch, each batch's lookups done while
+    the cursor is open; more exports at once than the pool has connections all finish
+    (the cursor holds a connection of its own, never one the lookups wait for)."""
+    await make_leads(tenant)
+    await _sessions(tenant)
+    whole = {
+        name: rows_of(await export(client, name, tenant.staff)) for name in ("leads", "sessions")
+    }
+    monkeypatch.setattr(rows_module, "BATCH_SIZE", 2)
+    exports = [export(client, name, tenant.staff) for name in ("leads", "sessions") * 6]
+    answers = await asyncio.wait_for(asyncio.gather(*exports), timeout=120)
+    for name, answer in zip(("leads", "sessions") * 6, answers, strict=True):
+        assert rows_of(answer) == whole[name]

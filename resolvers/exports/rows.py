@@ -37,12 +37,13 @@ def _statement(qs: QuerySet[Any], fields: Sequence[str]) -> tuple[Any, str, list
 
 
 async def record_batches(
-    qs: QuerySet[Any], fields: Sequence[str], batch_size: int = BATCH_SIZE
+    qs: QuerySet[Any], fields: Sequence[str], batch_size: int | None = None
 ) -> AsyncIterator[list[Row]]:
     """``fields`` of the rows of ``qs``, in its order, ``batch_size`` rows at a time; each
     value as the model field gives it, except enumerations (their raw value) and
     datetimes (their ISO 8601 text, as the API writes them: on PostgreSQL the server
     writes it, sparing a datetime object and its formatting per value)."""
+    batch_size = batch_size or BATCH_SIZE
     db, sql, params = _statement(qs, fields)
     if db.capabilities.dialect == "postgres":
         # asyncpg decodes every column to its Python value but enumerations, which stay
