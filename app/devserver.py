@@ -7,7 +7,9 @@ backend serialises on one connection, so nothing fights over the file.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
+from contextlib import suppress
 
 import uvicorn
 
@@ -17,7 +19,7 @@ from app.embedded import EmbeddedRedis, port_is_free
 from app.mailbox import start_sink
 from app.settings import Settings
 from app.wiring import runtime_for
-from app.worker import build_worker
+from app.worker import run_workers
 
 
 def run_dev(settings: Settings, *, host: str, port: int, demo: bool) -> None:
@@ -42,6 +44,9 @@ def run_dev(settings: Settings, *, host: str, port: int, demo: bool) -> None:
         print(
             f"SMTP sink on 127.0.0.1:{settings.smtp_port}, mail at http://{host}:{port}/dev/mailbox/"
         )
+    # SIGTERM (Docker, systemd, supervisors) ends like Ctrl-C, through the cleanup below.
+    # uvicorn restores this handler after its graceful shutdown and raises the signal again.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(_serve(settings, host, port, demo))
     except KeyboardInterrupt:
@@ -59,7 +64,6 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
     try:
         app = create_app(settings, manage_db=False)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
-        worker = build_worker(settings, manage_db=False, handle_signals=False)
         if demo:
             from app.demo import seed_demo
             from resolvers import runtime
@@ -67,11 +71,13 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
             runtime.configure(runtime_for(settings))
             await seed_demo(print)
         print(f"GraphiQL at http://{host}:{port}/graphql")
-        worker_task = asyncio.create_task(worker.main())
+        # uvicorn handles the signals; the workers stop when it does.
+        workers = asyncio.create_task(run_workers(settings, manage_db=False, handle_signals=False))
         try:
             await server.serve()
         finally:
-            worker_task.cancel()
-            await worker.close()
+            workers.cancel()
+            with suppress(asyncio.CancelledError):
+                await workers
     finally:
         await close_db()

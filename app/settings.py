@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,13 +35,27 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 10 * 1024 * 1024
     email_max_attempts: int = 8
     email_retry_base_seconds: float = 5.0
+    # One delivery attempt's limit. arq locks the job for it + 10 s: a killed worker's
+    # emails are taken up again that much later (capped so that stays within a minute).
+    email_job_timeout_seconds: Annotated[int, Field(ge=1, le=50)] = 30
+    # The outbox sweep's period: QUEUED rows without a job and stale SENDING rows.
+    outbox_sweep_seconds: Annotated[int, Field(ge=1, le=60)] = 10
     # A running bulk operation not advanced for this long is resumed by the worker's sweep.
     bulk_stale_seconds: float = 60.0
     graphql_max_depth: int = 10
     graphql_max_tokens: int = 2000
     graphql_max_aliases: int = 15
     graphql_max_subscriptions: int = 20
+    graphql_max_body_bytes: int = 1_000_000  # a JSON request; an upload may add UPLOAD_MAX_BYTES
+    graphql_max_query_chars: int = 100_000
     login_rate_per_minute: int = 10
+    # /metrics (app/metrics.py): with a token, Bearer-protected; without, loopback-only in
+    # development and absent in production.
+    metrics_token: str = ""
+    # The worker's own /metrics (its email and job metrics); 0: none. `trainhub dev` runs
+    # the worker in the API's process, whose /metrics has them.
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "127.0.0.1"
     public_rate_per_minute: int = 60
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from typing import Any
 
 from arq import ArqRedis
 
+from jobs import job_tags
 from resolvers.bulk_operations import engine
 from resolvers.runtime import now
 
@@ -52,6 +53,7 @@ async def enqueue_operations(
     attempt: str = "",
     *,
     part: int = 0,
+    request_id: str = "",
 ) -> int:
     """A failed enqueue is logged and skipped: the sweep enqueues the operation again."""
     enqueued = 0
@@ -62,6 +64,7 @@ async def enqueue_operations(
                 operation_id,
                 part,
                 _job_id=operation_job_id(namespace, operation_id, attempt),
+                **job_tags(request_id),
             )
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("enqueue of bulk operation %s failed; the sweep will retry", operation_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,13 +20,28 @@ from typing import Any
 
 import aiosmtplib
 from arq import ArqRedis, Retry
+from prometheus_client import Counter, Histogram
 
+from jobs import job_tags
 from models.outbox import OutboundEmail
 from resolvers import documents, outbox
 from resolvers.context import system_scope
 from resolvers.runtime import now
 
 log = logging.getLogger(__name__)
+
+# Served at /metrics (app/metrics.py); outcome: sent, retry (a retryable failure), failed.
+DELIVERY_ATTEMPTS = Counter(
+    "trainhub_email_delivery_attempts_total", "SMTP delivery attempts, by outcome", ["outcome"]
+)
+DELIVERY_SECONDS = Histogram(
+    "trainhub_email_delivery_seconds", "Time of one SMTP delivery attempt, by outcome", ["outcome"]
+)
+
+
+def _count_attempt(outcome: str, started: float) -> None:
+    DELIVERY_ATTEMPTS.labels(outcome).inc()
+    DELIVERY_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
 
 @dataclass(frozen=True)
@@ -39,9 +55,10 @@ class RetryPolicy:
       ``first_delay_seconds`` x 2^(n-1), at most ``MAX_DELAY_SECONDS``, until
       ``max_attempts`` attempts were made; then FAILED ("gave up after n attempts").
     - Lost, tried again: a row left SENDING (worker killed, unexpected error) or QUEUED
-      without a job (enqueue lost, Redis restarted) for ``stale_after`` — twice one
-      attempt's ``job_timeout_seconds``, so a live attempt is never taken over — is
-      enqueued again by the outbox sweep and can be claimed again.
+      without a job (enqueue lost, Redis restarted) for ``stale_after`` — one attempt's
+      ``job_timeout_seconds`` plus arq's 10 s lock margin, so a live attempt (cancelled by
+      arq at its timeout) is never taken over — is enqueued again by the outbox sweep and
+      can be claimed again.
     - arq's own try limit per job is ``max_attempts + 1``: arq never stops a job before
       this policy does.
     - A FAILED email retried from the dead-letter list (``retryEmail``) starts at 0 attempts.
@@ -51,10 +68,11 @@ class RetryPolicy:
     first_delay_seconds: float = 5.0
     job_timeout_seconds: int = 30
     MAX_DELAY_SECONDS = 3600
+    LOCK_MARGIN_SECONDS = 10  # arq's: a running job's lock is its timeout plus 10 s
 
     @property
     def stale_after(self) -> timedelta:
-        return timedelta(seconds=self.job_timeout_seconds * 2)
+        return timedelta(seconds=self.job_timeout_seconds + self.LOCK_MARGIN_SECONDS)
 
     @property
     def arq_max_tries(self) -> int:
@@ -185,17 +203,21 @@ async def deliver_email(ctx: dict[str, Any], email_id: int) -> str:
     email = await outbox.claim_email(email_id, stale_after=policy.stale_after)
     if email is None:
         return "not claimable (done, or taken by another worker)"
+    started = time.perf_counter()
     try:
         refused = await pool.send(await build_message(email), [*email.to, *email.cc, *email.bcc])
     except DELIVERY_ERRORS as exc:
         if (answer := policy.permanent_error(exc)) is not None:
+            _count_attempt("failed", started)
             await outbox.mark_failed(email, answer)
             return f"failed: {answer}"
         error = f"{type(exc).__name__}: {exc}"
         delay = policy.retry_delay(email.attempts)
         if delay is None:
+            _count_attempt("failed", started)
             await outbox.mark_failed(email, f"gave up after {email.attempts} attempts: {error}")
             return "failed: too many attempts"
+        _count_attempt("retry", started)
         await outbox.mark_for_retry(email, error)
         log.warning(
             "email %s attempt %s failed (%s); retry in %.0fs",
@@ -205,8 +227,14 @@ async def deliver_email(ctx: dict[str, Any], email_id: int) -> str:
             delay,
         )
         raise Retry(defer=delay) from exc
+    _count_attempt("sent", started)
     await outbox.mark_sent(email, refused)
     return "sent" + (f" (refused: {', '.join(refused)})" if refused else "")
+
+
+def email_queue_name(namespace: str) -> str:
+    """The email worker's own queue (see jobs/schedule.py)."""
+    return f"{namespace}:queue:email"
 
 
 def delivery_job_id(namespace: str, email_id: int) -> str:
@@ -217,15 +245,21 @@ def delivery_job_id(namespace: str, email_id: int) -> str:
     return f"{namespace}:email:{email_id}"
 
 
-async def enqueue_deliveries(redis: ArqRedis, namespace: str, email_ids: Iterable[int]) -> int:
-    """One delivery job per email on the pool's queue; returns how many were enqueued
+async def enqueue_deliveries(
+    redis: ArqRedis, namespace: str, email_ids: Iterable[int], request_id: str = ""
+) -> int:
+    """One delivery job per email on the email queue; returns how many were enqueued
     (or already pending). A failed enqueue is logged and skipped: the row stays QUEUED
-    and the outbox sweep enqueues it again."""
+    and the outbox sweep enqueues it again. ``request_id``: see ``job_tags``."""
     enqueued = 0
     for email_id in email_ids:
         try:
             await redis.enqueue_job(
-                deliver_email.__name__, email_id, _job_id=delivery_job_id(namespace, email_id)
+                deliver_email.__name__,
+                email_id,
+                _job_id=delivery_job_id(namespace, email_id),
+                **job_tags(request_id),
+                _queue_name=email_queue_name(namespace),
             )
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("enqueue of email %s failed; the outbox sweep will retry", email_id)
