@@ -13,7 +13,8 @@ from resolvers.prints import files
 
 log = logging.getLogger(__name__)
 
-JOB_TIMEOUT_SECONDS = 600  # a 10,000-row list renders in well under a minute
+JOB_TIMEOUT_SECONDS = 300  # a 10,000-row list renders in well under a minute; no longer
+# than the reminder cron's, so it does not lengthen arq's job lock on the queue
 
 
 def file_job_id(namespace: str, file_id: int) -> str:
