@@ -1,5 +1,6 @@
 """Generated files in the worker: the task that renders a queued list print, the enqueue
-after commit, and the sweep that enqueues again what no worker took."""
+after commit, the sweep that enqueues again what no worker took, and the removal of
+expired files."""
 
 from __future__ import annotations
 
@@ -43,3 +44,7 @@ async def enqueue_files(redis: ArqRedis, namespace: str, file_ids: Iterable[int]
 
 async def requeue_stale_files(ctx: dict[str, Any]) -> int:
     return await enqueue_files(ctx["redis"], ctx["namespace"], await files.stale_files())
+
+
+async def remove_expired_files(ctx: dict[str, Any]) -> int:
+    return await files.remove_expired_files()
