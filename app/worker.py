@@ -22,6 +22,7 @@ import uvicorn
 from arq import Retry
 from arq.cron import CronJob
 from arq.worker import Function, Worker
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 
 from app import metrics
@@ -55,7 +56,8 @@ def observed(job: Job) -> Job:
 
     @wraps(task)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        tag = request_id.set(kwargs.pop(TAG_REQUEST_ID, ""))
+        ctx[TAG_REQUEST_ID] = kwargs.pop(TAG_REQUEST_ID, "")  # this job's own context
+        tag = request_id.set(ctx[TAG_REQUEST_ID])
         if request_id.get():
             log.info(
                 "job %s (%s) enqueued by request %s", job.name, ctx.get("job_id"), request_id.get()
@@ -107,8 +109,10 @@ def _options(settings: Settings, manage_db: bool, **queue: Any) -> dict[str, Any
     state: dict[str, Any] = {}
 
     async def startup(ctx: dict[str, Any]) -> None:
-        # The context the tasks read (see jobs.outbox_delivery, jobs.bulk_operations).
-        ctx["smtp_pool"] = SmtpPool(smtp_config(settings))
+        # The context the tasks read (see jobs.outbox_delivery, jobs.bulk_operations);
+        # kept when ``_keep_running`` starts the worker again.
+        if "smtp_pool" not in ctx:
+            ctx["smtp_pool"] = SmtpPool(smtp_config(settings))
         ctx["retry_policy"] = policy
         ctx["namespace"] = settings.redis_namespace
         ctx["bulk_stale_seconds"] = settings.bulk_stale_seconds
@@ -170,6 +174,18 @@ def build_workers(settings: Settings, **overrides: Any) -> list[Worker]:
     return [Worker(**{**options(settings, manage_db=False), **overrides}) for options in WORKERS]
 
 
+async def _keep_running(worker: Worker) -> None:
+    """arq's worker ends at the first Redis error of a poll or a job's result write:
+    start it again on the same Redis (reconnected). What Redis lost, the sweeps recover."""
+    while True:
+        try:
+            await worker.main()
+            return
+        except RedisError as exc:
+            log.warning("worker of %s lost Redis (%s); starting it again", worker.queue_name, exc)
+            await asyncio.sleep(1)
+
+
 async def run_workers(
     settings: Settings, *, manage_db: bool = True, handle_signals: bool = True, **overrides: Any
 ) -> None:
@@ -184,7 +200,7 @@ async def run_workers(
     metrics_server = await serve_metrics(settings) if settings.worker_metrics_port else None
     try:
         for worker in workers:
-            worker.main_task = asyncio.create_task(worker.main())
+            worker.main_task = asyncio.create_task(_keep_running(worker))
         runs = [worker.main_task for worker in workers if worker.main_task]
         if handle_signals:
             loop = asyncio.get_running_loop()

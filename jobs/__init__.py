@@ -16,5 +16,6 @@ TAG_REQUEST_ID = "request_id"
 
 def job_tags(request_id: str) -> dict[str, Any]:
     """Keyword arguments of an enqueued job that the worker logs and takes off before
-    calling the task (app/worker.py): the request that enqueued it."""
+    calling the task, which finds them in its context (app/worker.py): the request that
+    enqueued it."""
     return {TAG_REQUEST_ID: request_id} if request_id else {}
