@@ -1,5 +1,6 @@
 """Generated files in the worker: the task that renders a queued list print, the enqueue
-after commit, and the sweep that enqueues again what no worker took."""
+after commit, the sweep that enqueues again what no worker took, and the removal of
+expired files."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from resolvers.prints import files
 
 log = logging.getLogger(__name__)
 
-JOB_TIMEOUT_SECONDS = 600  # a 10,000-row list renders in well under a minute
+JOB_TIMEOUT_SECONDS = 300  # a 10,000-row list renders in well under a minute; no longer
+# than the reminder cron's, so it does not lengthen arq's job lock on the queue
 
 
 def file_job_id(namespace: str, file_id: int) -> str:
@@ -42,3 +44,7 @@ async def enqueue_files(redis: ArqRedis, namespace: str, file_ids: Iterable[int]
 
 async def requeue_stale_files(ctx: dict[str, Any]) -> int:
     return await enqueue_files(ctx["redis"], ctx["namespace"], await files.stale_files())
+
+
+async def remove_expired_files(ctx: dict[str, Any]) -> int:
+    return await files.remove_expired_files()

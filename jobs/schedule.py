@@ -24,7 +24,7 @@ from jobs.bulk_operations import (
 from jobs.confirmation import expire_overdue_proposals, send_proposal_reminders
 from jobs.outbox_delivery import RetryPolicy, deliver_email, requeue_stuck_emails
 from jobs.prints import JOB_TIMEOUT_SECONDS as FILE_TIMEOUT_SECONDS
-from jobs.prints import generate_file, requeue_stale_files
+from jobs.prints import generate_file, remove_expired_files, requeue_stale_files
 
 
 def email_tasks(policy: RetryPolicy) -> list[Function]:
@@ -76,6 +76,7 @@ def crons(namespace: str) -> list[CronJob]:
             namespace, resume_bulk_operations, second={0, 20, 40}, run_at_startup=True, timeout=60
         ),
         namespaced_cron(namespace, requeue_stale_files, second=50, run_at_startup=True, timeout=60),
+        namespaced_cron(namespace, remove_expired_files, minute=25, second=35, timeout=60),
         # Every minute: an expiry is at most a minute late (SPEC §5).
         namespaced_cron(
             namespace, expire_overdue_proposals, second=5, run_at_startup=True, timeout=120

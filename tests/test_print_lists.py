@@ -13,6 +13,8 @@ from strawberry import relay
 
 from models.exports import GeneratedFile
 from models.leads import Lead, LeadStatus
+from resolvers import runtime
+from resolvers.prints import files
 from resolvers.prints.lists import IN_REQUEST_LIMIT
 from tests.confirmation_support import MANUAL, add_session_client, fr, today
 from tests.conftest import GraphQLClient, Tenant
@@ -175,4 +177,13 @@ async def test_a_list_above_the_limit_is_rendered_by_the_worker_into_a_file(
     for path in (queued["statusUrl"], queued["downloadUrl"]):
         assert (await client.get(path, headers=tenant.admin.headers)).status_code == 404
         assert (await client.get(path)).status_code == 401
-    assert await GeneratedFile.filter(organization_id=tenant.org.id).count() == 1
+    file = await GeneratedFile.get(organization_id=tenant.org.id)
+    assert files.stored_path(file).exists()
+
+    # A day later the file is gone: its links answer 404, the sweep removes it from disk.
+    later = runtime.now() + files.KEEP_FOR
+    runtime.current().clock = lambda: later
+    assert (await client.get(queued["statusUrl"], headers=tenant.staff.headers)).status_code == 404
+    assert await files.remove_expired_files() == 1
+    assert not files.stored_path(file).exists()
+    assert not await GeneratedFile.filter(organization_id=tenant.org.id).exists()

@@ -69,8 +69,8 @@ async def test_two_namespaces_on_one_redis_each_run_their_crons_in_the_same_minu
         for ns, runs in started.items()
     }
     crons_per_deployment = sum(len(w.cron_jobs) for w in workers) // 2
-    # emails' sweep, operations' resume, files' requeue, expiry, reminders
-    assert crons_per_deployment == 5
+    # emails' sweep, operations' resume, files' requeue and removal, expiry, reminders
+    assert crons_per_deployment == 6
     assert {ns: len(runs) for ns, runs in this_minute.items()} == {
         ns: crons_per_deployment for ns in started
     }

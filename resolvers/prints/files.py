@@ -125,6 +125,16 @@ async def stale_files() -> list[int]:
     return cast(list[int], ids)
 
 
+async def remove_expired_files() -> int:
+    """Files past their expiry (the sweep): the file on disk, then its row."""
+    expired = await GeneratedFile.filter(expires_at__lte=now()).only("id", "path")
+    for file in expired:
+        if file.path:
+            await asyncio.to_thread(stored_path(file).unlink, missing_ok=True)
+    await GeneratedFile.filter(id__in=[file.id for file in expired]).delete()
+    return len(expired)
+
+
 async def generated_file(scope: Scope, file_id: object) -> GeneratedFile:
     """A file of the caller's: another user's, another organisation's or an expired one
     answers NOT_FOUND, like a missing one."""

@@ -10,6 +10,7 @@ organisation's change log, like an export.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from resolvers.errors import ValidationFailed
 from resolvers.exports.audit import record_export
 from resolvers.exports.lists import Column, ListDefinition, Row, table
 from resolvers.exports.rows import record_batches
+from resolvers.prints.pdf import PrintDocument
 from resolvers.prints.records import Printing
 from resolvers.prints.texts import text
 
@@ -84,23 +86,24 @@ def _shown(value: Any) -> str:
 
 
 async def render_list(scope: Scope, job: ListPrint) -> bytes:
-    """The PDF of ``job``, recorded in the organisation's change log."""
+    """The PDF of ``job``, recorded in the organisation's change log. The rows are read
+    first (at most ``MAX_PRINTED``), then laid out in a thread: the event loop goes on
+    serving other requests meanwhile."""
     printing = await Printing.start(scope, job.locale)
-    definition, columns, locale = job.definition, job.columns, printing.locale
+    definition, locale = job.definition, printing.locale
     title = f"{text('list_' + definition.name, locale)} ({len(job.ids)})"
     doc = printing.document(title, describe_selection(job.described, locale), landscape=True)
-    headers = [column.header(locale) for column in columns]
-    first = True
+    headers = [column.header(locale) for column in job.columns]
+    rows: list[tuple[str, ...]] = []
     for start in range(0, len(job.ids), ID_CHUNK):
-        cells = await _cells(scope, job, job.ids[start : start + ID_CHUNK])
-        if first:
-            doc.table_head(headers, cells)
-            first = False
-        doc.table_rows(cells)
-    if first:  # nothing selected: the heading row alone
-        doc.table_head(headers, [])
-    doc.table_end()
+        rows += await _cells(scope, job, job.ids[start : start + ID_CHUNK])
+    content = await asyncio.to_thread(_laid_out, doc, headers, rows)
     await record_export(scope, definition.name, job.described or {}, len(job.ids), "pdf")
+    return content
+
+
+def _laid_out(doc: PrintDocument, headers: list[str], rows: list[tuple[str, ...]]) -> bytes:
+    doc.data_table(headers, rows)
     return doc.render()
 
 

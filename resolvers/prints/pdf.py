@@ -104,19 +104,16 @@ class PrintDocument(FPDF):
         self._lines(self.wrap(text, self.epw), self.epw, LINE_MM)
 
     def data_table(self, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-        """A bordered table whose heading row repeats on every page it spans."""
-        self.table_head(columns, rows)
-        self.table_rows(rows)
-        self.table_end()
-
-    def table_head(self, columns: Sequence[str], sample: Sequence[Sequence[str]]) -> None:
-        """Start a table (its rows follow with ``table_rows``, as they are read), its
-        columns sized on ``sample`` rows (``column_widths``)."""
-        widths = self.column_widths(columns, sample[:SAMPLE_ROWS])
+        """A bordered table whose heading row repeats on every page it spans, its columns
+        sized on its first rows (``column_widths``)."""
+        widths = self.column_widths(columns, rows[:SAMPLE_ROWS])
         if self.will_page_break(3 * LINE_MM):
             self.add_page()
         self._row(columns, widths, bold=True, fill=True)
         self._repeat = (columns, widths)
+        for row in rows:
+            self._row(row, widths)
+        self._repeat = None
 
     def column_widths(self, columns: Sequence[str], sample: Sequence[Sequence[str]]) -> list[float]:
         """Each column as wide as most of its values (9 in 10 of the sample) and at least
@@ -158,15 +155,6 @@ class PrintDocument(FPDF):
         if 0 < excess <= sum(slack):
             return [w - excess * s / sum(slack) for w, s in zip(widths, slack, strict=True)]
         return [w * self.epw / sum(widths) for w in widths]
-
-    def table_rows(self, rows: Iterable[Sequence[str]]) -> None:
-        assert self._repeat is not None, "table_head first"
-        widths = self._repeat[1]
-        for row in rows:
-            self._row(row, widths)
-
-    def table_end(self) -> None:
-        self._repeat = None
 
     def render(self) -> bytes:
         return bytes(self.output())
