@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from binascii import b2a_base64
 from collections.abc import Callable
+from datetime import date, datetime, time
+from enum import Enum
 from functools import lru_cache
 from operator import attrgetter
 from types import CodeType
@@ -27,10 +29,12 @@ from typing import Any
 
 from graphql import (
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLID,
     GraphQLInt,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -121,11 +125,31 @@ def _function_code(lines: tuple[str, ...]) -> CodeType:
     return compile(f"def complete_object(source):\n{body}", "<fast path>", "exec")
 
 
-def _leaf_serializer(serialize: Callable[[Any], Any], is_awaitable: Any) -> Completer:
+# Built-in types without instance attributes or ``__await__``: is_awaitable's last check
+# (hasattr, which raises inside for them) is what it costs most on dates and times.
+_NEVER_AWAITABLE = frozenset({date, datetime, time, int, float})
+
+
+def _plain_types(type_: GraphQLNamedType) -> frozenset[type]:
+    """The Python types a leaf's values have that are never awaitable: the built-ins, and
+    the Python class of a strawberry enum (its members; the class has no ``__await__``)."""
+    definition = type_.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    enum_class = getattr(definition, "wrapped_cls", None)
+    if not isinstance(type_, GraphQLEnumType) or not (
+        isinstance(enum_class, type)
+        and issubclass(enum_class, Enum)
+        and not hasattr(enum_class, "__await__")
+    ):
+        return _NEVER_AWAITABLE
+    return _NEVER_AWAITABLE | {enum_class}
+
+
+def _leaf_serializer(type_: GraphQLNamedType, is_awaitable: Any) -> Completer:
     """A non-null leaf value serialized, or _GIVE_UP when it is not a plain value."""
+    serialize, plain = type_.serialize, _plain_types(type_)  # type: ignore[attr-defined]
 
     def leaf(value: Any) -> Any:
-        if value is _GIVE_UP or is_awaitable(value):
+        if type(value) not in plain and (value is _GIVE_UP or is_awaitable(value)):
             return _GIVE_UP
         value = serialize(value)
         return _GIVE_UP if value is None or value is Undefined else value
@@ -298,7 +322,7 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             non_null = isinstance(field.type, GraphQLNonNull)
             named = field.type.of_type if non_null else field.type  # type: ignore[union-attr]
             if is_leaf_type(named):
-                names[f"leaf{i}"] = _leaf_serializer(named.serialize, self.is_awaitable)  # type: ignore[union-attr]
+                names[f"leaf{i}"] = _leaf_serializer(named, self.is_awaitable)  # type: ignore[union-attr]
                 exact = _IDENTITY_SERIALIZED.get(named.name)  # type: ignore[union-attr]
                 lines.append(f"if v{i} is None:")
                 lines.append("    return G" if non_null else "    pass")
