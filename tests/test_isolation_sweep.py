@@ -22,7 +22,7 @@ from tests.isolation_answers import (
     KINDS,
     KNOWN_DEFECTS,
     OPEN_TO_READERS,
-    OWN_PREFERENCES,
+    OPEN_TO_VIEWERS,
     VALUES,
 )
 from tests.isolation_records import make_tenant_records, missing_id, spellings, upload
@@ -209,7 +209,7 @@ async def test_every_mutation_is_forbidden_to_readers(
         if name in OPEN_TO_READERS:
             continue
         for reader, token in readers.items():
-            if reader == "VIEWER" and name in OWN_PREFERENCES:
+            if reader == "VIEWER" and name in OPEN_TO_VIEWERS:
                 continue
             before = await snapshot(tenant.org.id)
             headers = {"Authorization": f"Bearer {token}"}
