@@ -173,3 +173,11 @@ async def test_huge_filter_list_is_a_typed_error(gql: GraphQLClient, tenant: Ten
         as_=tenant.staff,
     )
     assert body["status"] < 500 and error_codes(body) in ([], ["VALIDATION_ERROR"])
+
+
+@defect(9, "uploadDocument with a string for its file answers an untyped error")
+async def test_upload_given_a_string_is_a_validation_error(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    body = await gql('mutation { uploadDocument(file: "") { id } }', as_=tenant.staff)
+    assert error_codes(body) == ["VALIDATION_ERROR"]
