@@ -10,22 +10,27 @@ from typing import Any
 
 import orjson
 from babel import negotiate_locale
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 from tortoise import connections
 
-from app import exports, mailbox, pages, webhooks
+from app import exports, graphiql, mailbox, metrics, pages, prints, webhooks
 from app.db import close_db, init_db
+from app.http_limits import MAX_JSON_DEPTH, GraphQLBodyLimit, error_response, nested_deeper_than
+from app.logs import RequestIdMiddleware
 from app.settings import Settings, get_settings
 from app.wiring import Services
 from resolvers.auth import authenticate, bearer_from_header
-from resolvers.errors import UserError
+from resolvers.errors import TooLarge, UserError
 from resolvers.labels import LOCALES
 from schema import SchemaLimits, build_schema
 from schema.context import Context
@@ -58,9 +63,49 @@ def _by_quality(header: str) -> list[str]:
 
 
 class TrainhubGraphQL(GraphQL[Context, None]):
-    def __init__(self, services_ref: dict[str, Services], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        services_ref: dict[str, Services],
+        *,
+        max_query_chars: int | None = None,  # None: unlimited
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._services = services_ref
+        self._max_query_chars = max_query_chars
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        # strawberry answers a request it refuses (unreadable body, wrong content type…)
+        # in plain text; a client gets the same typed JSON as any other error.
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as refused:
+            error = (
+                TooLarge(refused.reason)
+                if refused.status_code == 413
+                else UserError(refused.reason)
+            )
+            return error_response(error, refused.status_code)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses invalid UTF-8 and nesting past 1,024 levels as a JSONDecodeError
+        # (a 400); json.loads raised UnicodeDecodeError or RecursionError (a 500).
+        value = orjson.loads(data)
+        if nested_deeper_than(value, MAX_JSON_DEPTH):
+            raise HTTPException(
+                400, f"the request's JSON nests deeper than {MAX_JSON_DEPTH} levels"
+            )
+        return value
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        parsed = await super().parse_http_body(request)
+        for operation in parsed if isinstance(parsed, list) else [parsed]:
+            if (
+                self._max_query_chars is not None
+                and len(operation.query or "") > self._max_query_chars
+            ):
+                raise HTTPException(413, f"the query is over {self._max_query_chars} characters")
+        return parsed
 
     def encode_json(self, data: object) -> str:
         # orjson encodes a big answer several times faster than json.dumps. Text, not
@@ -70,6 +115,10 @@ class TrainhubGraphQL(GraphQL[Context, None]):
         except TypeError:  # what orjson refuses (e.g. an int over 64 bits), json may take
             return super().encode_json(data)  # type: ignore[return-value]
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The page works without internet access: its assets come from this server.
+        return HTMLResponse(graphiql.offline_page(self.graphql_ide_html))
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         context = Context(
             scope=None,
@@ -77,6 +126,7 @@ class TrainhubGraphQL(GraphQL[Context, None]):
             client_ip=request.client.host if request.client else "",
             services=self._services.get("services"),
             request=request,
+            over_http=isinstance(request, Request),
         )
         if isinstance(request, Request):
             # A bad token is refused now, as a typed error, rather than treated as anonymous.
@@ -110,10 +160,7 @@ def collect_garbage_less_often() -> None:
 
 
 async def _auth_error_response(request: Request, exc: UserError) -> JSONResponse:
-    return JSONResponse(
-        {"data": None, "errors": [{"message": exc.message, "extensions": exc.extensions}]},
-        status_code=401,
-    )
+    return error_response(exc, 401)
 
 
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
@@ -130,6 +177,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     )
     graphql_app = TrainhubGraphQL(
         services_ref,
+        max_query_chars=settings.graphql_max_query_chars,
         schema=schema,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,  # GET never mutates; queries go by POST
@@ -175,14 +223,22 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *pages.routes(preferred_locale),
+        *prints.routes(preferred_locale),
         *webhooks.routes,
+        *metrics.routes(settings),
         *exports.routes,
     ]
+    if not settings.is_production:
+        routes.extend(graphiql.routes())
     if not settings.is_production and settings.embedded_smtp:
         routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(GraphQLBodyLimit, settings=settings),
+        ],
         # starlette types a handler as taking any Exception; this one is for UserError only.
         exception_handlers={UserError: _auth_error_response},  # type: ignore[dict-item]
     )

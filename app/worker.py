@@ -10,16 +10,26 @@ as a health check).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import signal
-from collections.abc import Callable
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
 
-from arq.worker import Worker
+import uvicorn
+from arq import Retry
+from arq.cron import CronJob
+from arq.worker import Function, Worker
+from starlette.applications import Starlette
 
+from app import metrics
 from app.db import close_db, init_db
+from app.logs import request_id
 from app.settings import Settings, get_settings
 from app.wiring import Services, arq_settings, queue_name
-from jobs import schedule
+from jobs import TAG_REQUEST_ID, schedule
 from jobs.outbox_delivery import RetryPolicy, SmtpConfig, SmtpPool, email_queue_name
 
 
@@ -32,6 +42,54 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         starttls=settings.smtp_starttls,
         timeout=settings.smtp_timeout_seconds,
     )
+
+
+log = logging.getLogger(__name__)
+Job = TypeVar("Job", Function, CronJob)
+
+
+def observed(job: Job) -> Job:
+    """The job timed into JOB_SECONDS and run under the request id that enqueued it
+    (``jobs.job_tags``), which every log line of the job then carries."""
+    task: Callable[..., Awaitable[Any]] = job.coroutine
+
+    @wraps(task)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        ctx[TAG_REQUEST_ID] = kwargs.pop(TAG_REQUEST_ID, "")  # this job's own context
+        tag = request_id.set(ctx[TAG_REQUEST_ID])
+        if request_id.get():
+            log.info(
+                "job %s (%s) enqueued by request %s", job.name, ctx.get("job_id"), request_id.get()
+            )
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await task(ctx, *args, **kwargs)
+            outcome = "ok"
+            return result
+        except Retry:
+            outcome = "retry"
+            raise
+        finally:
+            metrics.JOB_SECONDS.labels(job.name, outcome).observe(time.perf_counter() - started)
+            request_id.reset(tag)
+
+    return dataclasses.replace(job, coroutine=run)
+
+
+async def serve_metrics(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """The worker's /metrics on WORKER_METRICS_HOST:WORKER_METRICS_PORT (app/metrics.py)."""
+    app = Starlette(routes=metrics.routes(settings))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.worker_metrics_host,
+            port=settings.worker_metrics_port,
+            lifespan="off",
+            log_config=None,
+        )
+    )
+    return server, asyncio.create_task(server.serve())
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -73,6 +131,8 @@ def _options(settings: Settings, manage_db: bool, **queue: Any) -> dict[str, Any
         "keep_result": 3600,
         "health_check_interval": 20,  # heartbeat read by `arq --check` (compose health check)
         **queue,
+        "functions": [observed(task) for task in queue["functions"]],
+        "cron_jobs": [observed(cron) for cron in queue["cron_jobs"]],
     }
 
 
@@ -122,6 +182,7 @@ async def run_workers(
         await init_db(settings)
         services = await Services.start(settings)
     workers = build_workers(settings, handle_signals=False, **overrides)
+    metrics_server = await serve_metrics(settings) if settings.worker_metrics_port else None
     try:
         for worker in workers:
             worker.main_task = asyncio.create_task(worker.main())
@@ -137,6 +198,10 @@ async def run_workers(
     finally:
         for worker in workers:
             await worker.close()
+        if metrics_server is not None:
+            server, task = metrics_server
+            server.should_exit = True
+            await task
         if services is not None:
             await services.close()
             await close_db()

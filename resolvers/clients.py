@@ -17,6 +17,7 @@ from resolvers.audit import record_action, record_changes
 from resolvers.context import Scope
 from resolvers.dataloaders import CONTACT_ORDER
 from resolvers.errors import ValidationFailed, WrongState
+from resolvers.outbox import clean_address
 from resolvers.runtime import atomic
 from resolvers.versioning import lock_at_version, update_versioned
 
@@ -25,7 +26,6 @@ CONTACT = "contact"
 CLIENT_FIELDS = ("name", "address", "siret")
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "job_title")
 R = TypeVar("R", Client, Contact)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ClientOrder(StrEnum):
@@ -86,9 +86,7 @@ def clean_contact(values: Mapping[str, Any]) -> dict[str, Any]:
     if "last_name" in cleaned and not cleaned["last_name"]:
         raise ValidationFailed("lastName is required", field="lastName")
     if cleaned.get("email"):
-        cleaned["email"] = cleaned["email"].lower()
-        if not EMAIL.match(cleaned["email"]):
-            raise ValidationFailed(f"email '{cleaned['email']}' is not valid", field="email")
+        cleaned["email"] = clean_address(cleaned["email"], "email")
     return cleaned
 
 

@@ -63,6 +63,10 @@ class RateLimited(UserError):
     code = "RATE_LIMITED"
 
 
+class TooLarge(UserError):
+    code = "TOO_LARGE"
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)

@@ -15,6 +15,7 @@ from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
 from tortoise.expressions import F, Q
+from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from models.outbox import EmailStatus, OutboundEmail
@@ -50,6 +51,16 @@ def clean_addresses(values: Iterable[str], field: str) -> list[str]:
             if valid.lower() not in (a.lower() for a in cleaned):
                 cleaned.append(valid)
     return cleaned
+
+
+def clean_address(raw: str, field: str) -> str:
+    """One user-typed address (a lead's, a contact's) as it is stored and sent: the
+    same normalisation as recipients (trimmed, display name dropped, domain lower-cased
+    and in ASCII); refused unless it is exactly one valid address."""
+    cleaned = clean_addresses([raw], field)
+    if len(cleaned) != 1:
+        raise ValidationFailed(f"{field}: '{raw}' is not one email address", field=field)
+    return cleaned[0]
 
 
 def valid_address(address: str) -> str | None:
@@ -246,6 +257,16 @@ async def queued_email_ids(older_than: datetime, limit: int = 1000) -> list[int]
         .values_list("id", flat=True)
     )
     return cast(list[int], ids)
+
+
+async def depth_by_status() -> dict[EmailStatus, int]:
+    """Emails of every organisation by status (the /metrics outbox gauge)."""
+    rows = (
+        await OutboundEmail.all().group_by("status").annotate(n=Count("id")).values("status", "n")
+    )
+    counts = dict.fromkeys(EmailStatus, 0)
+    counts.update({EmailStatus(row["status"]): row["n"] for row in rows})
+    return counts
 
 
 def emails_query(scope: Scope, status: EmailStatus | None = None) -> QuerySet[OutboundEmail]:

@@ -23,7 +23,16 @@ F = TypeVar("F")  # the list's filter type (LeadFilter, SessionFilter…)
 M = TypeVar("M", bound=Model)
 
 MAX_SELECTED = 100_000  # records one operation may work on
+MAX_FILTER_VALUES = 1_000  # values one list filter matches against (one IN (…) list)
 ID_CHUNK = 10_000  # ids per IN (…) query: far below the drivers' parameter limits
+
+
+def check_filter_values(**lists: Sequence[object]) -> None:
+    """Each list of a filter (named as in the API) within MAX_FILTER_VALUES: a longer one
+    would pass the database drivers' parameter limits."""
+    for name, values in lists.items():
+        if len(values) > MAX_FILTER_VALUES:
+            raise ValidationFailed(f"{name}: at most {MAX_FILTER_VALUES} values", field=name)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -19,6 +20,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from schema import (
     auth,
@@ -36,10 +38,12 @@ from schema.bulk_operations import queries as bulk_operation_queries
 from schema.bulk_operations import subscriptions as bulk_operation_subscriptions
 from schema.confirmation import mutations as confirmation_mutations
 from schema.confirmation import queries as confirmation_queries
-from schema.errors import TypedInputErrors, should_mask
+from schema.errors import TypedInputErrors, log_errors, should_mask
 from schema.execution import FastFieldsExecutionContext
+from schema.guards import OperationGuard
 from schema.leads import mutations as lead_mutations
 from schema.leads import queries as lead_queries
+from schema.metrics import OperationMetrics
 from schema.sessions import mutations as session_mutations
 from schema.sessions import queries as session_queries
 from schema.subpanels import mutations as subpanel_mutations
@@ -80,6 +84,13 @@ SUBSCRIPTIONS: tuple[type, ...] = (
 )
 
 
+class TrainhubSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
+
+
 @dataclass(frozen=True)
 class SchemaLimits:
     max_depth: int = 10
@@ -103,17 +114,19 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
     if limits.production:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [
+        OperationMetrics,  # first: its exit runs last, after masking and typing
         # A document over the token limit fails parsing, which the cache never keeps.
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=DOCUMENTS_CACHED),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
+        OperationGuard,  # after the cache: it adds to the errors the cache sets
     ]
     if limits.production:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
     # Last: its exit runs first, so masking sees a typed user error.
     extensions.append(TypedInputErrors)
-    return strawberry.Schema(
+    return TrainhubSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),

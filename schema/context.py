@@ -22,6 +22,7 @@ class Context:
     services: Any = None  # app.wiring.Services (rate limiter, settings), set by the app
     request: Any = None
     connection_params: dict[str, Any] | None = None  # WebSocket connection_init payload
+    over_http: bool = False  # an HTTP request, where subscriptions are refused
     _loaders: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     def loader(self, factory: Callable[[Scope], T]) -> T:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import strawberry
+from starlette.datastructures import UploadFile
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from models.records import Document as DocumentRow
 from resolvers import dataloaders, documents
+from resolvers.errors import ValidationFailed
 from schema.auth import User
 from schema.context import Info
 from schema.pagination import Connection, paginate
@@ -74,12 +75,15 @@ class Mutation:
     async def upload_document(self, info: Info, file: Upload) -> Document:
         scope = info.context.require_writer()
         settings = info.context.services.settings
-        upload: Any = file
+        if not isinstance(file, UploadFile):  # the Upload scalar takes any value as it is
+            raise ValidationFailed(
+                "file must be a file part of a GraphQL multipart request", field="file"
+            )
         row = await documents.upload_document(
             scope,
-            filename=upload.filename,
-            content_type=upload.content_type,
-            read=upload.read,
+            filename=file.filename,
+            content_type=file.content_type,
+            read=file.read,
             max_bytes=settings.upload_max_bytes,
         )
         return Document.from_row(row)

@@ -121,8 +121,7 @@ class Subscription:
         after: strawberry.ID | None = None,
     ) -> AsyncGenerator[Event, None]:
         wanted = db_id(session_id, Session) if session_id is not None else None
-        start = int(after) if after is not None else None
-        async for row in event_stream(info, ["confirmation.changed"], start):
+        async for row in event_stream(info, ["confirmation.changed"], _event_id(after)):
             if wanted is None or row.payload.get("sessionId") == wanted:
                 yield Event.from_row(row)
 
@@ -132,6 +131,5 @@ class Subscription:
     async def email_status_changed(
         self, info: Info, after: strawberry.ID | None = None
     ) -> AsyncGenerator[Event, None]:
-        start = int(after) if after is not None else None
-        async for row in event_stream(info, ["email.status_changed"], start):
+        async for row in event_stream(info, ["email.status_changed"], _event_id(after)):
             yield Event.from_row(row)

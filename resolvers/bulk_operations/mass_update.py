@@ -33,7 +33,7 @@ from resolvers.bulk_operations.lead_writes import (
 from resolvers.bulk_operations.revert import revert_values
 from resolvers.context import Scope
 from resolvers.errors import ValidationFailed
-from resolvers.leads.fields import STORE_FIELDS, WAITLIST_FIELDS, validate_changes
+from resolvers.leads.fields import STORE_FIELDS, WAITLIST_FIELDS, clean_changes
 from resolvers.leads.listing import LeadFilter, filtered_leads
 from resolvers.selections import Selection, select
 
@@ -62,8 +62,7 @@ async def _checked(scope: Scope, changes: dict[str, Any]) -> dict[str, Any]:
         changes["opportunity_amount"] = Decimal(changes["opportunity_amount"]).quantize(
             Decimal("0.01")
         )
-    await validate_changes(scope, changes)
-    return changes
+    return await clean_changes(scope, changes)
 
 
 async def _selected(scope: Scope, selection: Selection[LeadFilter]) -> Any:

@@ -14,7 +14,7 @@ from models.leads import Lead, LeadStatus, WaitlistStatus
 from resolvers.audit import as_text
 from resolvers.context import Scope
 from resolvers.errors import NotFound, ValidationFailed
-from resolvers.outbox import clean_addresses
+from resolvers.outbox import clean_address
 
 TEXT_FIELDS = (
     "first_name",
@@ -146,13 +146,15 @@ def check_length(name: str, value: Any) -> None:
         raise ValidationFailed(f"{name} is longer than {max_length} characters", field=name)
 
 
-async def validate_changes(scope: Scope, changes: Mapping[str, Any]) -> None:
+async def clean_changes(scope: Scope, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``changes`` validated, the email address normalised as every user-typed one is."""
+    cleaned = dict(changes)
     for name, value in changes.items():
         if name not in FIELD_KINDS:
             raise ValidationFailed(f"{name} cannot be edited", field=name)
         check_length(name, value)
     if changes.get("email"):
-        clean_addresses([changes["email"]], "email")
+        cleaned["email"] = clean_address(changes["email"], "email")
     amount = changes.get("opportunity_amount")
     if amount is not None and not (
         amount.is_finite() and 0 <= amount < MAX_AMOUNT and amount == round(amount, 2)
@@ -168,6 +170,7 @@ async def validate_changes(scope: Scope, changes: Mapping[str, Any]) -> None:
             await scope.get(User, changes["assigned_user_id"])
         except NotFound:
             raise NotFound("assigned user not found", field="assigned_user_id") from None
+    return cleaned
 
 
 def serialise(values: Mapping[str, Any]) -> dict[str, str | None]:

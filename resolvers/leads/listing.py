@@ -15,6 +15,7 @@ from tortoise.queryset import QuerySet
 from models.leads import Lead, LeadStatus, WaitlistStatus
 from resolvers.context import Scope
 from resolvers.leads.fields import fold, normalise_email
+from resolvers.selections import check_filter_values
 
 
 class LeadSort(StrEnum):
@@ -74,6 +75,9 @@ class LeadFilter:
     modified_to: datetime | None = None
     search: str | None = None
     include_deleted: bool = False
+
+    def __post_init__(self) -> None:
+        check_filter_values(statuses=self.statuses, waitlistStatuses=self.waitlist_statuses)
 
 
 def filtered_leads(scope: Scope, wanted: LeadFilter) -> QuerySet[Lead]:

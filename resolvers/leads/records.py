@@ -26,9 +26,9 @@ from resolvers.leads.fields import (
     EDITABLE_FIELDS,
     STORE_FIELDS,
     WAITLIST_FIELDS,
+    clean_changes,
     duplicate_keys,
     parse_value,
-    validate_changes,
 )
 from resolvers.runtime import atomic, now
 
@@ -166,9 +166,9 @@ async def get_lead(scope: Scope, lead_id: int, *, for_update: bool = False) -> L
 
 async def create_manual_lead(scope: Scope, values: Mapping[str, Any]) -> Lead:
     scope.require_write()
-    await validate_changes(scope, values)
+    cleaned = await clean_changes(scope, values)
     async with atomic():
-        return await create_lead(scope, values)
+        return await create_lead(scope, cleaned)
 
 
 async def update_lead(scope: Scope, lead_id: int, version: int, changes: Mapping[str, Any]) -> Lead:
@@ -177,12 +177,12 @@ async def update_lead(scope: Scope, lead_id: int, version: int, changes: Mapping
     for name in changes:
         if name in STORE_FIELDS:
             raise ValidationFailed(f"{name} is set by the store and cannot be edited", field=name)
-    await validate_changes(scope, changes)
+    cleaned = await clean_changes(scope, changes)
     async with atomic():
         lead = await get_lead(scope, lead_id, for_update=True)
         if lead.deleted_at is not None:
             raise WrongState("this lead is deleted: restore it first", field="id")
-        await save_changes(scope, lead, changes, expected_version=version)
+        await save_changes(scope, lead, cleaned, expected_version=version)
     return lead
 
 

@@ -15,12 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from functools import partial
 from typing import Any
 
 from resolvers.errors import ValidationFailed
 from resolvers.leads.fields import check_length
-from resolvers.outbox import clean_addresses
+from resolvers.outbox import clean_address
 
 
 class WaitlistEventType(StrEnum):
@@ -121,10 +120,10 @@ def check_event(data: Mapping[str, Any]) -> CheckedEvent:
             values[key] = parse(data, key in required)
         except ValidationFailed as error:
             problems.append(FieldProblem(key, error, key in required))
-    for key, check in VALUE_CHECKS:
+    for key, clean in VALUE_CLEANERS:
         try:
             if values.get(key):
-                check(values[key])
+                values[key] = clean(values[key])
         except ValidationFailed as error:
             problems.append(FieldProblem(key, error, key in required))
             del values[key]
@@ -207,6 +206,14 @@ def _emails_sent(data: Mapping[str, Any], required: bool) -> int | None:
     return raw
 
 
+def _fitting(column: str) -> Callable[[Any], Any]:
+    def fitting(value: Any) -> Any:
+        check_length(column, value)
+        return value
+
+    return fitting
+
+
 # Each field's parser, in the order their errors come (customerId is always required).
 FIELD_PARSERS: dict[str, Callable[[Mapping[str, Any], bool], Any]] = {
     "customerId": lambda data, required: _text(data, "customerId", True),
@@ -215,9 +222,10 @@ FIELD_PARSERS: dict[str, Callable[[Mapping[str, Any], bool], Any]] = {
     "purchaseDate": _purchase_date,
     "emailsSent": _emails_sent,
 }
-# Then the parsed values: an address must be one, a text must fit its lead column.
-VALUE_CHECKS: tuple[tuple[str, Callable[[Any], object]], ...] = (
-    ("email", lambda value: clean_addresses([value], "email")),
-    ("customerId", partial(check_length, "store_customer_id")),
-    *((key, partial(check_length, column)) for key, column in TEXT_COLUMNS.items()),
+# Then the parsed values, each replaced by its clean form: an address must be one (kept
+# normalised as every typed address is), a text must fit its lead column.
+VALUE_CLEANERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("email", lambda value: clean_address(value, "email")),
+    ("customerId", _fitting("store_customer_id")),
+    *((key, _fitting(column)) for key, column in TEXT_COLUMNS.items()),
 )

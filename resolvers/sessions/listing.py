@@ -12,6 +12,7 @@ from tortoise.queryset import QuerySet
 
 from models.sessions import ConfirmationSummary, SessionSlot, SessionStatus, TrainingSession
 from resolvers.context import Scope
+from resolvers.selections import check_filter_values
 
 
 class SessionOrder(StrEnum):
@@ -54,6 +55,14 @@ class SessionFilter:
     owner_ids: Sequence[int] = ()
     summaries: Sequence[ConfirmationSummary] = ()
     text: str = ""  # in title or reference, case-insensitive
+
+    def __post_init__(self) -> None:
+        check_filter_values(
+            status=self.statuses,
+            productCode=self.product_codes,
+            ownerId=self.owner_ids,
+            confirmationSummary=self.summaries,
+        )
 
 
 def sessions_query(

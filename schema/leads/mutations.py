@@ -126,9 +126,13 @@ class Mutation:
         row = await records.update_lead(scope, db_id(id, LeadRow), version, input.changes())
         return Lead.from_row(row)
 
-    @strawberry.mutation(description="Inline edit of one field (camelCase name, value as text).")
+    @strawberry.mutation(
+        description="Inline edit of one field (camelCase name, value as text). A null or"
+        " omitted `value` clears the field, as null does in updateLead (refused for a field"
+        " that cannot be empty)."
+    )
     async def update_lead_field(
-        self, info: Info, id: relay.GlobalID, version: int, field: str, value: str | None
+        self, info: Info, id: relay.GlobalID, version: int, field: str, value: str | None = None
     ) -> Lead:
         scope = info.context.require_writer()
         row = await records.update_lead_field(
