@@ -159,10 +159,6 @@ OPEN_TO_VIEWERS: dict[str, str] = {
     "createExportLink": "it reads: a link to download a list the viewer may see",
 }
 
-# Cases failing today because of a defect of issue 13 fixed on another branch: the sweep
-# expects them to fail and says so when one passes (then remove it here).
-KNOWN_DEFECTS: dict[str, str] = {
-    "updateLeadField(id) with a Lead": "defect 1: without `value`, an untyped TypeError",
-    "updateLeadField as VIEWER": "defect 1: without `value`, an untyped TypeError",
-    "updateLeadField as READ key": "defect 1: without `value`, an untyped TypeError",
-}
+# Cases failing because of a known defect being fixed elsewhere, by label (e.g. "updateLeadField
+# as VIEWER": "issue 13 defect 1"): expected to fail, reported once they pass (remove them).
+KNOWN_DEFECTS: dict[str, str] = {}
