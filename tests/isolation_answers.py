@@ -107,6 +107,15 @@ KINDS: dict[str, tuple[str, ...]] = {
     "restoreLeads(selection.filter.assignedUserId)": ("User",),
     "restoreLeads(selection.excludeIds)": ("Lead",),
     "revertBulkOperation(id)": ("BulkOperation",),
+    "previewLeadEmail(leadId)": ("Lead",),
+    "previewLeadEmail(input.attachmentIds)": ("Document",),
+    "sendLeadEmails(selection.ids)": ("Lead",),
+    "sendLeadEmails(selection.filter.storeId)": ("Store",),
+    "sendLeadEmails(selection.filter.assignedUserId)": ("User",),
+    "sendLeadEmails(selection.excludeIds)": ("Lead",),
+    "sendLeadEmails(input.attachmentIds)": ("Document",),
+    "notifyWaitlist(sessionId)": ("Session",),
+    "notifyWaitlist(input.attachmentIds)": ("Document",),
     "events(after)": ("Event",),
     "leadChanged(id)": ("Lead",),
     "leadChanged(after)": ("Event",),
@@ -143,13 +152,14 @@ OPEN_TO_READERS: dict[str, str] = {
     "login": "public: it is how one gets a token",
     "createExportLink": "writes nothing: a VIEWER may export (issue 11); a key gets FORBIDDEN",
 }
-# Mutations of the caller's own preferences: a VIEWER may (an API key has none, FORBIDDEN).
-OWN_PREFERENCES = ("setSubpanelCollapsed", "reorderSubpanels", "resetSubpanelLayout")
-
-# Cases failing today because of a defect of issue 13 fixed on another branch: the sweep
-# expects them to fail and says so when one passes (then remove it here).
-KNOWN_DEFECTS: dict[str, str] = {
-    "updateLeadField(id) with a Lead": "defect 1: without `value`, an untyped TypeError",
-    "updateLeadField as VIEWER": "defect 1: without `value`, an untyped TypeError",
-    "updateLeadField as READ key": "defect 1: without `value`, an untyped TypeError",
+# Mutations a VIEWER may call (a READ-only key may not), and why.
+OPEN_TO_VIEWERS: dict[str, str] = {
+    "setSubpanelCollapsed": "the caller's own layout (an API key has none)",
+    "reorderSubpanels": "the caller's own layout (an API key has none)",
+    "resetSubpanelLayout": "the caller's own layout (an API key has none)",
+    "createExportLink": "it reads: a link to download a list the viewer may see",
 }
+
+# Cases failing because of a known defect being fixed elsewhere, by label (e.g. "updateLeadField
+# as VIEWER": "issue 13 defect 1"): expected to fail, reported once they pass (remove them).
+KNOWN_DEFECTS: dict[str, str] = {}

@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import from_schema, nodes
 
-from resolvers.errors import UserError
-from schema.errors import MASKED_MESSAGE, refused_input
+from schema.errors import MASKED_MESSAGE
 from tests.conftest import GraphQLClient, LiveServer, Tenant
 from tests.isolation_support import live_schema
 from tests.logs import captured_tracebacks
@@ -42,13 +41,10 @@ REGRESSIONS = [
     "mutation { updateConfirmationSettings { reminderDaysBeforeDeadline } }",
 ]
 
-# What a defect of issue 13, fixed on another branch, answers today: a case whose error
-# or logged exception says this is counted as known, not failed (defect numbers of
-# issue 13). Remove an entry once its fix is merged.
-KNOWN_DEFECTS = {
-    "missing 1 required positional argument: 'value'": "defect 1 (updateLeadField)",
-    "object has no attribute 'filename'": "defect 9 (uploadDocument with a string)",
-}
+# Known defects being fixed elsewhere, by what they answer (e.g. "object has no attribute
+# 'filename'": "issue 13 defect 9"): a case whose error or logged exception contains it is
+# counted as known, not failed. Remove an entry once its fix is merged.
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def known(text: str) -> bool:
@@ -57,8 +53,7 @@ def known(text: str) -> bool:
 
 def problems(response: httpx.Response, logged: list[logging.LogRecord]) -> list[str]:
     """What is wrong with an answer: a 500, an error without a code (an execution error:
-    parse and validation errors have no path), a masked error, a logged traceback of
-    anything but a user's mistake (those are defect 14, see test_adversarial)."""
+    parse and validation errors have no path), a masked error, a logged traceback."""
     if response.status_code >= 500:
         return [f"HTTP {response.status_code}: {response.text[:300]}"]
     found = []
@@ -73,8 +68,7 @@ def problems(response: httpx.Response, logged: list[logging.LogRecord]) -> list[
     for record in logged:
         exception = record.exc_info[1] if record.exc_info else None
         original = getattr(exception, "original_error", None) or exception
-        mistake = isinstance(original, UserError) or refused_input(original) is not None
-        if not mistake and not known(repr(original)):
+        if not known(repr(original)):
             found.append(f"traceback logged: {original!r}"[:300])
     return found
 

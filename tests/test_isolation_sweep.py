@@ -22,7 +22,7 @@ from tests.isolation_answers import (
     KINDS,
     KNOWN_DEFECTS,
     OPEN_TO_READERS,
-    OWN_PREFERENCES,
+    OPEN_TO_VIEWERS,
     VALUES,
 )
 from tests.isolation_records import make_tenant_records, missing_id, spellings, upload
@@ -149,14 +149,15 @@ class Sweep:
             self.schema, site.operation, site.field, filler(site.field, ids), site.path, value
         )
 
+    def callers(self, kind: str) -> list[tuple[Tenant, dict[str, str], str]]:
+        """B1 with A's record of this kind, B2 with a missing one: each with its own ids."""
+        real = self.a_ids[kind]
+        return [(self.b1, self.b1_ids, real), (self.b2, self.b2_ids, missing_id(real))]
+
     async def try_site(self, site: IdSite, kind: str) -> str | None:
         """What differs between a foreign and a missing id at this site, or None."""
-        foreign, missing = self.a_ids[kind], missing_id(self.a_ids[kind])
         answers = []
-        for member, ids, value in (
-            (self.b1, self.b1_ids, foreign),
-            (self.b2, self.b2_ids, missing),
-        ):
+        for member, ids, value in self.callers(kind):
             query, variables = self.call(site, ids, value)
             body = await self.gql(query, variables, as_=member.admin)
             answers.append(_comparable(body, value, _own_names(member, ids)))
@@ -209,7 +210,7 @@ async def test_every_mutation_is_forbidden_to_readers(
         if name in OPEN_TO_READERS:
             continue
         for reader, token in readers.items():
-            if reader == "VIEWER" and name in OWN_PREFERENCES:
+            if reader == "VIEWER" and name in OPEN_TO_VIEWERS:
                 continue
             before = await snapshot(tenant.org.id)
             headers = {"Authorization": f"Bearer {token}"}
@@ -230,20 +231,24 @@ async def test_every_mutation_is_forbidden_to_readers(
 
 
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
+LEAD_VERSION = "query($id: ID!) { lead(id: $id) { version } }"
+POKE_LEAD = """mutation($id: ID!, $v: Int!, $x: String) {
+  updateLeadField(id: $id, version: $v, field: "lastName", value: $x) { version } }"""
+POKE_CONFIRMATION = """mutation($id: ID!, $on: Boolean!) {
+  setManualValidation(sessionClientId: $id, enabled: $on) { state } }"""
 QUIET_SECONDS = 0.5  # how long a subscription is listened to after A's record changed
 
 
-async def _first_message(
+async def _first_answer(
     live_server: LiveServer, token: str, query: str, variables: dict[str, Any], poke: Any
-) -> Any:
-    """The first message a subscription gets within QUIET_SECONDS of ``poke()`` (a change
-    to A's records), or None."""
+) -> dict[str, Any] | None:
+    """The first answer (data and errors) a subscription gets within QUIET_SECONDS of
+    ``poke()`` (a change to A's records), or None."""
     async with websockets.connect(
         f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
     ) as ws:
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-        )
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send(json.dumps(init))
         assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
         payload = {"query": query, "variables": variables}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
@@ -253,8 +258,10 @@ async def _first_message(
             message = json.loads(await asyncio.wait_for(ws.recv(), QUIET_SECONDS))
         except TimeoutError:
             return None
-        message.pop("id", None)
-        return message
+        if message["type"] == "error":  # refused before it started: a list of errors
+            return {"data": None, "errors": message["payload"]}
+        assert message["type"] == "next", message
+        return message["payload"]  # type: ignore[no-any-return]
 
 
 async def test_subscriptions_with_foreign_ids_answer_like_missing_ones(
@@ -266,10 +273,16 @@ async def test_subscriptions_with_foreign_ids_answer_like_missing_ones(
     sweep = Sweep(gql, schema)
     await sweep.setup(client, tenant)
 
+    pokes = iter(range(1000))
+
     async def change_a() -> None:
+        """A's lead and A's session client's confirmation change: events B must not get."""
+        poke, lead = next(pokes), sweep.a_ids["Lead"]
+        version = (await gql.ok(LEAD_VERSION, {"id": lead}, as_=tenant.admin))["lead"]["version"]
+        await gql.ok(POKE_LEAD, {"id": lead, "v": version, "x": f"Poke {poke}"}, as_=tenant.admin)
         await gql.ok(
-            "mutation($id: ID!) { duplicateLead(id: $id) { id } }",
-            {"id": sweep.a_ids["Lead"]},
+            POKE_CONFIRMATION,
+            {"id": sweep.a_ids["SessionClient"], "on": poke % 2 == 0},
             as_=tenant.admin,
         )
 
@@ -277,19 +290,18 @@ async def test_subscriptions_with_foreign_ids_answer_like_missing_ones(
     for site in id_sites(schema):
         if site.operation != "subscription":
             continue
-        kind = KINDS[site.key][0]
         answers = []
-        for member, ids, value in (
-            (sweep.b1, sweep.b1_ids, sweep.a_ids[kind]),
-            (sweep.b2, sweep.b2_ids, missing_id(sweep.a_ids[kind])),
-        ):
+        for member, ids, value in sweep.callers(KINDS[site.key][0]):
             query, variables = sweep.call(site, ids, value)
-            message = await _first_message(
+            answer = await _first_answer(
                 live_server, member.admin.token, query, variables, change_a
             )
             answers.append(
-                None if message is None else _comparable(message, value, _own_names(member, ids))
+                None if answer is None else _comparable(answer, value, _own_names(member, ids))
             )
         if answers[0] != answers[1]:
             failures.append(f"{site.key}: foreign id {answers[0]}, missing id {answers[1]}")
-    assert failures == []
+        elif answers[0] is not None and answers[0]["data"] is not None:
+            # B's own records did not change since its last event: this is A's.
+            failures.append(f"{site.key}: streamed {answers[0]['data']}")
+    assert failures == [], "\n".join(failures)
