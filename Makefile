@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev demo test test-postgres test-sqlite lint schema migrations clean
+.PHONY: dev demo test test-postgres test-sqlite fuzz lint schema migrations clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,9 @@ test-postgres: $(STAMP)
 
 test-sqlite: $(STAMP)
 	TRAINHUB_TEST_DB=sqlite $(BIN)/pytest -q
+
+fuzz: $(STAMP)  ## 5,000 generated GraphQL documents against a live server (CI runs 150)
+	TRAINHUB_FUZZ_EXAMPLES=5000 $(BIN)/pytest -q tests/test_fuzz.py
 
 lint: $(STAMP)  ## formatting, lint rules, types, and the layers contract (pyproject.toml)
 	$(BIN)/ruff format --check .

@@ -111,16 +111,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    from app.worker import build_worker
+    from app.worker import run_workers
 
-    async def work() -> None:
-        worker = build_worker(settings)  # inside the loop: arq binds to the running loop
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
-
-    asyncio.run(work())
+    asyncio.run(run_workers(settings))  # SIGTERM / SIGINT stop it
 
 
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:

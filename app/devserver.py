@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from contextlib import suppress
 
 import uvicorn
 
@@ -17,7 +18,7 @@ from app.embedded import EmbeddedRedis, port_is_free
 from app.mailbox import start_sink
 from app.settings import Settings
 from app.wiring import runtime_for
-from app.worker import build_worker
+from app.worker import run_workers
 
 
 def run_dev(settings: Settings, *, host: str, port: int, demo: bool) -> None:
@@ -59,7 +60,6 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
     try:
         app = create_app(settings, manage_db=False)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
-        worker = build_worker(settings, manage_db=False, handle_signals=False)
         if demo:
             from app.demo import seed_demo
             from resolvers import runtime
@@ -67,11 +67,13 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
             runtime.configure(runtime_for(settings))
             await seed_demo(print)
         print(f"GraphiQL at http://{host}:{port}/graphql")
-        worker_task = asyncio.create_task(worker.main())
+        # uvicorn handles the signals; the workers stop when it does.
+        workers = asyncio.create_task(run_workers(settings, manage_db=False, handle_signals=False))
         try:
             await server.serve()
         finally:
-            worker_task.cancel()
-            await worker.close()
+            workers.cancel()
+            with suppress(asyncio.CancelledError):
+                await workers
     finally:
         await close_db()

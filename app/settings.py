@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 10 * 1024 * 1024
     email_max_attempts: int = 8
     email_retry_base_seconds: float = 5.0
+    # One delivery attempt's limit. arq locks the job for it + 10 s: a killed worker's
+    # emails are taken up again that much later (capped so that stays within a minute).
+    email_job_timeout_seconds: Annotated[int, Field(ge=1, le=50)] = 30
+    # The outbox sweep's period: QUEUED rows without a job and stale SENDING rows.
+    outbox_sweep_seconds: Annotated[int, Field(ge=1, le=60)] = 10
     # A running bulk operation not advanced for this long is resumed by the worker's sweep.
     bulk_stale_seconds: float = 60.0
     graphql_max_depth: int = 10

@@ -7,25 +7,40 @@ single raw ``UPDATE`` setting those fields and bumping versions and (b) that UPD
 the change-log ``INSERT … SELECT`` (one row per lead and field). Then ``revertBulkOperation``
 to DONE against the raw ``UPDATE … FROM`` change log that puts the values back. Each
 measurement alternates the values, so every run really changes every lead.
+
+Bulk email, on a scratch database of its own: ``sendLeadEmails`` to 1,000 leads (queued:
+run by a ``trainhub worker`` process, which then delivers them) from the call to the last
+email SENT at the SMTP sink (bench/smtp_sink.py, its own process), against the raw
+aiosmtplib loop over one connection of bench/email_pipeline.py sending the same messages.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import cast
 
 import asyncpg
+from arq import create_pool
 
+from app.wiring import RedisDispatcher, arq_settings, queue_name
+from bench.email_pipeline import Sink, delivered, message_ids_of, raw_loop
 from bench.harness import Run, scratch_database, staff_user
 from bench.leads import load
-from models.operations import BulkOperation
+from bench.servers import running, trainhub_worker
+from models.leads import Lead
+from models.operations import BulkOperation, BulkOperationItem
+from models.outbox import OutboundEmail
+from resolvers import runtime
 from resolvers.bulk import ErrorPolicy
-from resolvers.bulk_operations import engine, mass_update, revert
+from resolvers.bulk_operations import emails, engine, mass_update, revert
+from resolvers.lead_emails import LeadEmailInput
 from resolvers.leads.listing import LeadFilter
 from resolvers.selections import Selection
 
@@ -89,6 +104,80 @@ async def seconds(work: Awaitable[object]) -> float:
     return time.perf_counter() - start
 
 
+EMAIL = LeadEmailInput(subject="Offre {{ lead.first_name }}", message="Une nouvelle session.")
+
+
+async def send_emails(scope, ids: list[int]) -> list[int]:  # type: ignore[no-untyped-def]
+    """``sendLeadEmails``' resolver on ``ids`` to DONE (run by the worker above 500); the
+    ids of the emails it wrote."""
+    operation = await emails.start_sending(
+        scope,
+        Selection(ids=ids),
+        EMAIL,
+        policy=ErrorPolicy.REJECT_FAILED_ROWS,
+        idempotency_key=None,
+    )
+    while operation.status.value not in ("DONE", "FAILED"):
+        await asyncio.sleep(0.02)
+        await operation.refresh_from_db()
+    assert operation.status.value == "DONE", operation.error
+    sent = BulkOperationItem.filter(operation_id=operation.id, outcome=emails.SENT)
+    values = cast(list[dict[str, int]], await sent.values_list("new_values", flat=True))
+    return [v["email_id"] for v in values]
+
+
+async def bulk_email(count: int) -> None:
+    """Ours from the call to the last SENT, against the raw loop sending the same emails."""
+    run = Run(f"bulk: email of {count:,} leads against a raw aiosmtplib loop")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        sink = Sink(work)
+        async with scratch_database(work, smtp_port=sink.port) as settings:
+            scope, _ = await staff_user()
+            # Twice the leads: the sink speaks no SMTPUTF8, so only ASCII addresses are used.
+            await load(settings.database_url, scope.organization_id, 2 * count + 2)
+            leads = Lead.filter(organization_id=scope.organization_id).order_by("id")
+            rows = cast(list[tuple[int, str]], await leads.values_list("id", "email"))
+            ids = [pk for pk, email in rows if email.isascii()][: count + 1]
+            pool = await create_pool(
+                arq_settings(settings), default_queue_name=queue_name(settings)
+            )
+            dispatcher = RedisDispatcher(pool, settings.redis_namespace)
+            runtime.configure(dataclasses.replace(runtime.current(), dispatcher=dispatcher))
+            try:
+                with running(sink.server, trainhub_worker(settings, work)):
+                    sink.server.wait_for_port(sink.port)
+                    warm_up = await send_emails(scope, ids[:1])
+                    await delivered(sink, warm_up, await message_ids_of(warm_up))
+                    start = time.perf_counter()
+                    sent = await send_emails(scope, ids[1:])
+                    written = time.perf_counter() - start
+                    duplicates = await delivered(sink, sent, await message_ids_of(sent))
+                    ours = time.perf_counter() - start
+                    samples = await OutboundEmail.filter(id__in=sent).order_by("id")
+                    raw = len(samples) / await raw_loop(sink.port, samples, "bulk")
+            finally:
+                await pool.aclose()
+    lines = [
+        f"- {count:,} leads with ASCII addresses of {2 * count + 2:,} loaded with COPY "
+        f"({len(sent)} distinct addresses: one email each); ours = sendLeadEmails' resolver → "
+        "queued → one `trainhub worker` process runs the batches, then delivers (arq, one job "
+        "per email, SMTP pool) → aiosmtpd sink in its own process, until the last email is "
+        "SENT and at the sink; raw = bench/email_pipeline.py's aiosmtplib loop over one "
+        "connection sending the same messages",
+        f"- of ours, {written:.2f} s to the operation DONE (emails rendered and written, "
+        f"{-(-count // engine.BATCH_SIZE)} batches), the rest delivery; duplicates at the "
+        f"sink: {duplicates}",
+        "",
+        "| action | ours s | raw aiosmtplib loop s | ratio |",
+        "|---|---:|---:|---:|",
+        f"| bulk email, {count:,} leads, to the last SENT | {ours:.2f} | {raw:.2f} | "
+        f"**{ours / raw:.1f}×** |",
+    ]
+    print("\n".join(lines))
+    run.record(lines)
+
+
 async def main(count: int, repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with scratch_database(Path(tmp)) as settings:
@@ -146,5 +235,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--emails", type=int, default=1_000, help="leads emailed; 0: skip")
+    parser.add_argument("--only-emails", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.leads, args.repeat))
+    if not args.only_emails:
+        asyncio.run(main(args.leads, args.repeat))
+    if args.emails:
+        asyncio.run(bulk_email(args.emails))

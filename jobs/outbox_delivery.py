@@ -39,9 +39,10 @@ class RetryPolicy:
       ``first_delay_seconds`` x 2^(n-1), at most ``MAX_DELAY_SECONDS``, until
       ``max_attempts`` attempts were made; then FAILED ("gave up after n attempts").
     - Lost, tried again: a row left SENDING (worker killed, unexpected error) or QUEUED
-      without a job (enqueue lost, Redis restarted) for ``stale_after`` — twice one
-      attempt's ``job_timeout_seconds``, so a live attempt is never taken over — is
-      enqueued again by the outbox sweep and can be claimed again.
+      without a job (enqueue lost, Redis restarted) for ``stale_after`` — one attempt's
+      ``job_timeout_seconds`` plus arq's 10 s lock margin, so a live attempt (cancelled by
+      arq at its timeout) is never taken over — is enqueued again by the outbox sweep and
+      can be claimed again.
     - arq's own try limit per job is ``max_attempts + 1``: arq never stops a job before
       this policy does.
     - A FAILED email retried from the dead-letter list (``retryEmail``) starts at 0 attempts.
@@ -51,10 +52,11 @@ class RetryPolicy:
     first_delay_seconds: float = 5.0
     job_timeout_seconds: int = 30
     MAX_DELAY_SECONDS = 3600
+    LOCK_MARGIN_SECONDS = 10  # arq's: a running job's lock is its timeout plus 10 s
 
     @property
     def stale_after(self) -> timedelta:
-        return timedelta(seconds=self.job_timeout_seconds * 2)
+        return timedelta(seconds=self.job_timeout_seconds + self.LOCK_MARGIN_SECONDS)
 
     @property
     def arq_max_tries(self) -> int:
@@ -209,6 +211,11 @@ async def deliver_email(ctx: dict[str, Any], email_id: int) -> str:
     return "sent" + (f" (refused: {', '.join(refused)})" if refused else "")
 
 
+def email_queue_name(namespace: str) -> str:
+    """The email worker's own queue (see jobs/schedule.py)."""
+    return f"{namespace}:queue:email"
+
+
 def delivery_job_id(namespace: str, email_id: int) -> str:
     """arq job id: enqueueing an email again while its job is pending is a no-op.
 
@@ -218,14 +225,17 @@ def delivery_job_id(namespace: str, email_id: int) -> str:
 
 
 async def enqueue_deliveries(redis: ArqRedis, namespace: str, email_ids: Iterable[int]) -> int:
-    """One delivery job per email on the pool's queue; returns how many were enqueued
+    """One delivery job per email on the email queue; returns how many were enqueued
     (or already pending). A failed enqueue is logged and skipped: the row stays QUEUED
     and the outbox sweep enqueues it again."""
     enqueued = 0
     for email_id in email_ids:
         try:
             await redis.enqueue_job(
-                deliver_email.__name__, email_id, _job_id=delivery_job_id(namespace, email_id)
+                deliver_email.__name__,
+                email_id,
+                _job_id=delivery_job_id(namespace, email_id),
+                _queue_name=email_queue_name(namespace),
             )
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("enqueue of email %s failed; the outbox sweep will retry", email_id)

@@ -14,6 +14,8 @@ class TemplateKind(StrEnum):
     DATE_PROPOSAL = "DATE_PROPOSAL"
     DATE_PROPOSAL_REMINDER = "DATE_PROPOSAL_REMINDER"
     RESPONSE_NOTIFICATION = "RESPONSE_NOTIFICATION"
+    LEAD_EMAIL = "LEAD_EMAIL"  # bulk email to leads ("Courriel")
+    WAITLIST_SESSION_OPEN = "WAITLIST_SESSION_OPEN"  # a session opens for a waiting list
 
 
 class ProposalAnswerKind(StrEnum):
@@ -24,7 +26,14 @@ class ProposalAnswerKind(StrEnum):
 class EmailTemplate(TenantModel):
     """One organisation's subject and HTML body for a kind of email in one locale."""
 
-    kind = fields.CharEnumField(TemplateKind, max_length=30)
+    # The description is pinned: Tortoise derives it from the enum's members and would
+    # otherwise want a migration of this app for every new kind (the column is unchanged).
+    kind = fields.CharEnumField(
+        TemplateKind,
+        max_length=30,
+        description="DATE_PROPOSAL: DATE_PROPOSAL\nDATE_PROPOSAL_REMINDER: DATE_PROPOSAL_REMINDER"
+        "\nRESPONSE_NOTIFICATION: RESPONSE_NOTIFICATION",
+    )
     locale = fields.CharField(max_length=5)
     subject = fields.CharField(max_length=400)
     html = fields.TextField()

@@ -1,5 +1,6 @@
 """Bulk operations (SPEC §7 "Bulk actions"): one row per action started on a selection of
-leads (mass update, delete, restore, revert, emails…), and one row per item it processed.
+leads (mass update, delete, restore, revert, emails…), one row per item it processed, and
+the waiting-list notifications sent (one per lead and session).
 
 The selection is frozen into the operation when it starts (``target_ids``); items are
 written batch by batch in the same transaction as the work they record, and
@@ -78,6 +79,7 @@ class BulkOperationItem(Model):
     position = fields.IntField()
     lead_id = fields.BigIntField(null=True)  # null: the position names no lead
     outcome = fields.CharField(max_length=20, null=True)  # null: the item failed
+    reason = fields.CharField(max_length=40, default="")  # why SKIPPED (NO_EMAIL, MERGED…)
     failed = fields.BooleanField(default=False)
     errors = fields.JSONField(default=list)  # [{code, message, field}]
     old_values = fields.JSONField(null=True)  # field -> text form (resolvers.audit.as_text)
@@ -86,3 +88,23 @@ class BulkOperationItem(Model):
     class Meta:
         unique_together = (("operation_id", "position"),)
         indexes = (("operation_id", "failed", "position"), ("operation_id", "lead_id"))
+
+
+class WaitlistNotification(TenantModel):
+    """A waiting-list lead was emailed that a session of its course opened: once per lead
+    and session, so a second ``notifyWaitlist`` reaches only the leads added since."""
+
+    session = fields.ForeignKeyField(
+        "training.TrainingSession", related_name=False, on_delete=fields.CASCADE
+    )
+    session_id: int
+    lead = fields.ForeignKeyField("leads.Lead", related_name=False, on_delete=fields.CASCADE)
+    lead_id: int
+    operation = fields.ForeignKeyField(
+        "operations.BulkOperation", related_name=False, on_delete=fields.CASCADE
+    )
+    operation_id: int
+    email_id = fields.BigIntField()
+
+    class Meta:
+        unique_together = (("organization_id", "session_id", "lead_id"),)

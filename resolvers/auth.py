@@ -42,7 +42,7 @@ class LoginResult:
     expires_in_seconds: int
 
 
-def _user_actor(user: User) -> Actor:
+def user_actor(user: User) -> Actor:
     return Actor(ActorKind.USER, str(user.id), user.email, role=user.role)
 
 
@@ -78,6 +78,13 @@ def new_api_key() -> tuple[str, str, str]:
     return key, prefix, _key_hash(key)
 
 
+def bearer_from_header(value: str | None) -> str | None:
+    """The credential of an ``Authorization: Bearer <credential>`` header."""
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return None
+
+
 async def authenticate(bearer: str | None) -> Scope | None:
     """The scope of a Bearer credential (access token or API key); None when absent."""
     if not bearer:
@@ -93,7 +100,7 @@ async def authenticate(bearer: str | None) -> Scope | None:
     user = await User.filter(id=int(claims["sub"]), is_active=True).first()
     if user is None or user.organization_id != claims.get("org"):
         raise Unauthenticated("invalid or expired access token")
-    return Scope(user.organization_id, _user_actor(user))
+    return Scope(user.organization_id, user_actor(user))
 
 
 async def _authenticate_api_key(key: str) -> Scope:

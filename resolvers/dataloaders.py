@@ -90,7 +90,7 @@ R = TypeVar("R", bound=tuple[Any, ...])
 Convert = Callable[[Any], Any]
 
 
-def _converter(model: type[TenantModel], name: str) -> Convert | None:
+def column_converter(model: type[TenantModel], name: str) -> Convert | None:
     """What makes a column's raw driver value the field's Python value; None when the
     driver already returns it (on PostgreSQL: everything but enums)."""
     meta = model._meta
@@ -147,7 +147,7 @@ async def _records_in(
     if order:
         sql += " ORDER BY " + ", ".join(_column(model, name) for name in order)
     _, rows = await db.execute_query(sql, values)
-    converters = [(i, c) for i, name in enumerate(names) if (c := _converter(model, name))]
+    converters = [(i, c) for i, name in enumerate(names) if (c := column_converter(model, name))]
     make = record._make  # type: ignore[attr-defined]
     if not converters:
         return [make(tuple(row)) for row in rows]

@@ -95,3 +95,7 @@ def refused_value(original: BaseException | None) -> UserError | None:
     if isinstance(cause, DataError | OverflowError):
         return ValidationFailed(f"a value was refused: {str(cause)[:200]}")
     return None
+
+
+class LinkExpired(UserError):
+    code = "LINK_EXPIRED"

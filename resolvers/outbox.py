@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import getaddresses
 from typing import cast
@@ -17,6 +18,8 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 
 from models.outbox import EmailStatus, OutboundEmail
+from models.records import RecordLink
+from resolvers.bulk_operations.rows import insert_rows
 from resolvers.context import Scope, system_scope
 from resolvers.errors import ValidationFailed, WrongState
 from resolvers.events import emit_event
@@ -39,7 +42,7 @@ def clean_addresses(values: Iterable[str], field: str) -> list[str]:
     for raw in values:
         clean_header(raw, field)
         for _, address in getaddresses([raw]):
-            valid = _valid_address(address)
+            valid = valid_address(address)
             if valid is None:
                 raise ValidationFailed(
                     f"{field}: '{raw}' is not a valid email address", field=field
@@ -59,7 +62,7 @@ def clean_address(raw: str, field: str) -> str:
     return cleaned[0]
 
 
-def _valid_address(address: str) -> str | None:
+def valid_address(address: str) -> str | None:
     """The address in the form SMTP takes (an internationalised domain in ASCII, so any
     server accepts it; a non-ASCII local part needs a server with SMTPUTF8), or None.
 
@@ -112,6 +115,80 @@ async def queue_email(
         await link(scope, owner, (RECORD_TYPE, email.id))
     current_unit().email_ids.append(email.id)
     return email
+
+
+@dataclass(frozen=True)
+class EmailDraft:
+    """One email of a bulk send, to one address already validated (``valid_address``)."""
+
+    to: str
+    subject: str
+    html: str
+    text: str
+    concerns: tuple[str, int]  # the record whose Emails panel shows it
+
+
+async def queue_emails(
+    scope: Scope, drafts: Sequence[EmailDraft], *, kind: str, attachment_ids: Sequence[int]
+) -> list[int]:
+    """``queue_email`` for many at once (a bulk send): the emails and their links in one
+    INSERT each, inside the current transaction; their ids in the drafts' order."""
+    if not drafts:
+        return []
+    at, sender = now(), current().smtp_from
+    common = {
+        "organization_id": scope.organization_id,
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+        "kind": kind,
+        "sender": sender,
+        "cc": [],
+        "bcc": [],
+        "attachment_ids": list(attachment_ids),
+        "status": EmailStatus.QUEUED,
+        "attempts": 0,
+        "last_error": "",
+        "refused_recipients": {},
+    }
+    message_ids = [new_message_id() for _ in drafts]
+    await insert_rows(
+        OutboundEmail,
+        [
+            {
+                **common,
+                "to": [draft.to],
+                "subject": clean_header(draft.subject, "subject"),
+                "html": draft.html,
+                "text": draft.text,
+                "message_id": message_id,
+            }
+            for draft, message_id in zip(drafts, message_ids, strict=True)
+        ],
+    )
+    # Read back by message id: a multi-row INSERT … RETURNING promises no order.
+    by_message = dict(
+        await OutboundEmail.filter(message_id__in=message_ids).values_list("message_id", "id")
+    )
+    ids = [int(by_message[m]) for m in message_ids]
+    await insert_rows(
+        RecordLink,
+        [
+            {
+                "organization_id": scope.organization_id,
+                "created_at": at,
+                "updated_at": at,
+                "version": 1,
+                "owner_type": draft.concerns[0],
+                "owner_id": draft.concerns[1],
+                "target_type": RECORD_TYPE,
+                "target_id": email_id,
+            }
+            for draft, email_id in zip(drafts, ids, strict=True)
+        ],
+    )
+    current_unit().email_ids.extend(ids)
+    return ids
 
 
 async def claim_email(email_id: int, stale_after: timedelta) -> OutboundEmail | None:

@@ -34,6 +34,27 @@ MAX_REPEAT = 10_000
 MAX_EXPONENT = 64
 TEMPLATE_FILENAME = "<template>"
 
+# The lead's fields a lead email may show (``lead.<name>``).
+LEAD_FIELD_LABELS = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "full_name": "first and last name",
+    "email": "email",
+    "account_name": "company (account name)",
+    "job_title": "job title",
+    "department": "department",
+    "office_phone": "office phone",
+    "mobile": "mobile phone",
+    "website": "website",
+    "primary_address": "primary address",
+    "status": "status",
+    "lead_source": "lead source",
+    "campaign": "campaign",
+    "referred_by": "referred by",
+    "description": "description",
+    "waitlist_product_code": "product code on the waiting list",
+}
+
 DEFAULT_SUBJECTS: dict[tuple[TemplateKind, str], str] = {
     (TemplateKind.DATE_PROPOSAL, "fr"): (
         "Proposition de dates : {{ session.title }} ({{ session.reference }})"
@@ -52,6 +73,14 @@ DEFAULT_SUBJECTS: dict[tuple[TemplateKind, str], str] = {
     ),
     (TemplateKind.RESPONSE_NOTIFICATION, "en"): (
         "{{ client.name }}: {{ status_label }} ({{ session.reference }})"
+    ),
+    (TemplateKind.LEAD_EMAIL, "fr"): "{{ organization.name }}",
+    (TemplateKind.LEAD_EMAIL, "en"): "{{ organization.name }}",
+    (TemplateKind.WAITLIST_SESSION_OPEN, "fr"): (
+        "Nouvelle session : {{ session.title }} ({{ session.reference }})"
+    ),
+    (TemplateKind.WAITLIST_SESSION_OPEN, "en"): (
+        "New session: {{ session.title }} ({{ session.reference }})"
     ),
 }
 
@@ -77,6 +106,12 @@ _PROPOSAL_VARIABLES = {
     "decline_url": "Link to the response page, decline pre-selected",
     "response_url": "Link to the response page",
 }
+_LEAD_VARIABLES = {
+    "organization.name": "Name of the training organisation",
+    "sender.name": "Name of the person sending",
+    "message": "Free text typed by the sender",
+    **{f"lead.{name}": f"The lead's {label}" for name, label in LEAD_FIELD_LABELS.items()},
+}
 VARIABLES: dict[TemplateKind, dict[str, str]] = {
     TemplateKind.DATE_PROPOSAL: {
         **_COMMON_VARIABLES,
@@ -89,6 +124,15 @@ VARIABLES: dict[TemplateKind, dict[str, str]] = {
         **_COMMON_VARIABLES,
         "answer": "ACCEPTED or DECLINED",
         "status_label": "The new confirmation label, e.g. Date(s) acceptée(s) le 23/11/2026",
+    },
+    TemplateKind.LEAD_EMAIL: _LEAD_VARIABLES,
+    TemplateKind.WAITLIST_SESSION_OPEN: {
+        **_LEAD_VARIABLES,
+        "session.reference": "Session reference",
+        "session.title": "Session title",
+        "session.location": "Session's default location",
+        "session.product_code": "The course code the waiting list is for",
+        **{k: v for k, v in _PROPOSAL_VARIABLES.items() if k.startswith("planning")},
     },
 }
 
@@ -256,7 +300,12 @@ def sample_variables(kind: TemplateKind) -> dict[str, Any]:
     person = {"first_name": "Camille", "last_name": "Martin", "full_name": "Camille Martin"}
     values: dict[str, Any] = {
         "organization": {"name": "Organisme"},
-        "session": {"reference": "S-001", "title": "Formation", "location": "Paris"},
+        "session": {
+            "reference": "S-001",
+            "title": "Formation",
+            "location": "Paris",
+            "product_code": "FORM-01",
+        },
         "client": {"name": "Client SA"},
         "contact": {**person, "email": "camille@example.com"},
         "planning": [{"date": "01/12/2026", "start": "09:00", "end": "17:00", "location": "Paris"}],
@@ -268,6 +317,8 @@ def sample_variables(kind: TemplateKind) -> dict[str, Any]:
         "sender": {"name": "Alex"},
         "answer": "ACCEPTED",
         "status_label": "Date(s) acceptée(s) le 23/11/2026",
+        "lead": {name: "" for name in LEAD_FIELD_LABELS}
+        | {"first_name": "Camille", "last_name": "Martin", "full_name": "Camille Martin"},
     }
     top_level = {name.split(".")[0].split("[")[0] for name in VARIABLES[kind]}
     return {name: value for name, value in values.items() if name in top_level}

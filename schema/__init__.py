@@ -26,11 +26,13 @@ from schema import (
     auth,
     clients,
     documents,
+    exports,
     node,
     outbox,
     subscriptions,
     templates,
 )
+from schema.bulk_operations import emails as bulk_emails
 from schema.bulk_operations import mutations as bulk_operation_mutations
 from schema.bulk_operations import queries as bulk_operation_queries
 from schema.bulk_operations import subscriptions as bulk_operation_subscriptions
@@ -58,6 +60,8 @@ QUERIES: tuple[type, ...] = (
     lead_queries.Query,
     subpanel_queries.Query,
     bulk_operation_queries.Query,
+    bulk_emails.Query,
+    exports.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth.Mutation,
@@ -70,6 +74,8 @@ MUTATIONS: tuple[type, ...] = (
     lead_mutations.Mutation,
     subpanel_mutations.Mutation,
     bulk_operation_mutations.Mutation,
+    bulk_emails.Mutation,
+    exports.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     subscriptions.Subscription,

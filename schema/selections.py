@@ -24,7 +24,7 @@ from schema.relay import db_id
 F = TypeVar("F")
 
 
-def _row_id(global_id: relay.GlobalID, node_type: type) -> int | None:
+def _row_id(global_id: relay.GlobalID | str, node_type: type) -> int | None:
     """The record id of a global ID of ``node_type``; None for any other (kept as an item
     with its NOT_FOUND, like a missing record)."""
     try:
@@ -35,9 +35,9 @@ def _row_id(global_id: relay.GlobalID, node_type: type) -> int | None:
 
 def selection_of(
     node_type: type,
-    ids: Sequence[relay.GlobalID] | None,
+    ids: Sequence[relay.GlobalID | str] | None,
     filter: F | None,
-    exclude_ids: Sequence[relay.GlobalID] | None,
+    exclude_ids: Sequence[relay.GlobalID | str] | None,
 ) -> Selection[F]:
     return Selection(
         ids=None if ids is None else [_row_id(i, node_type) for i in ids],

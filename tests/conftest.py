@@ -26,7 +26,7 @@ from app.asgi import create_app
 from app.db import config_for, run_migrations
 from app.embedded import EmbeddedRedis
 from app.settings import Settings
-from app.worker import build_worker
+from app.worker import build_workers
 from models.core import ApiScope, Organization, Role, User
 from resolvers import runtime
 from resolvers.auth import issue_access_token
@@ -256,21 +256,17 @@ async def smtp(settings: Settings) -> AsyncIterator[SmtpServer]:
 
 @pytest.fixture
 def run_worker(settings: Settings, app: Any) -> Any:
-    """Run an arq worker (burst mode, this event loop) until the queue is drained."""
+    """Run the arq workers (burst mode, this event loop) until their queues are drained:
+    the main queue first, as its jobs may queue emails."""
 
     async def drain() -> None:
-        worker = build_worker(
-            settings,
-            manage_db=False,
-            burst=True,
-            poll_delay=0.02,
-            handle_signals=False,
-            cron_jobs=[],
-        )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
+        for worker in build_workers(
+            settings, burst=True, poll_delay=0.02, handle_signals=False, cron_jobs=[]
+        ):
+            try:
+                await worker.main()
+            finally:
+                await worker.close()
 
     return drain
 

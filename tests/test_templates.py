@@ -73,10 +73,16 @@ async def test_defaults_exist_per_organisation(
     templates = (await gql.ok(LIST, as_=tenant.viewer))["emailTemplates"]
     assert sorted((t["kind"], t["locale"]) for t in templates) == sorted(
         (kind, locale)
-        for kind in ("DATE_PROPOSAL", "DATE_PROPOSAL_REMINDER", "RESPONSE_NOTIFICATION")
+        for kind in (
+            "DATE_PROPOSAL",
+            "DATE_PROPOSAL_REMINDER",
+            "RESPONSE_NOTIFICATION",
+            "LEAD_EMAIL",
+            "WAITLIST_SESSION_OPEN",
+        )
         for locale in ("fr", "en")
     )
-    assert await EmailTemplate.filter(organization_id=other_tenant.org.id).count() == 6
+    assert await EmailTemplate.filter(organization_id=other_tenant.org.id).count() == 10
     variables = (await gql.ok(VARIABLES, {"k": "DATE_PROPOSAL"}, as_=tenant.viewer))[
         "emailTemplateVariables"
     ]

@@ -302,6 +302,7 @@ async def _write_items(
             "position": o.position,
             "lead_id": o.lead_id,
             "outcome": None if rejected else o.outcome,
+            "reason": o.reason,
             "failed": o.failed,
             "errors": [{"code": e.code, "message": e.message, "field": e.field} for e in o.errors],
             "old_values": None if rejected else o.old_values,

@@ -53,6 +53,7 @@ class ItemOutcome:
     errors: list[ItemError] = field(default_factory=list)
     old_values: dict[str, Any] | None = None  # what a revert puts back
     new_values: dict[str, Any] | None = None  # what a revert expects to find
+    reason: str = ""  # why an item was SKIPPED (NO_EMAIL…)
 
     @property
     def failed(self) -> bool:
@@ -83,6 +84,7 @@ KIND_MODULES = [
     "resolvers.bulk_operations.mass_update",
     "resolvers.bulk_operations.deletion",
     "resolvers.bulk_operations.revert",
+    "resolvers.bulk_operations.emails",
 ]
 
 

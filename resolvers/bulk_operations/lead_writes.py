@@ -6,7 +6,7 @@ INSERT each), and put text forms back into values for a revert."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -75,9 +75,11 @@ async def audit(
     action: str,
     event: str,
     whole_record: bool = False,
+    summary: Callable[[ItemOutcome], str] | None = None,
 ) -> None:
     """Change-log rows (one per changed field, or one per lead for a whole-record
-    action) tagged with the operation, and one ``event`` per lead."""
+    action, its new value ``summary(item)``) tagged with the operation, and one
+    ``event`` per lead."""
     if not changed:
         return
     scope, at = batch.scope, now()
@@ -103,7 +105,7 @@ async def audit(
                     "record_id": item.lead_id,
                     "field": "",
                     "old_value": None,
-                    "new_value": None,
+                    "new_value": summary(item) if summary else None,
                 }
             )
             continue
@@ -136,8 +138,9 @@ async def audit(
         for item in changed
     ]
     ids = sorted(await insert_rows(DomainEvent, events, returning_id=True))
+    # Built as a query's rows are (no validation: they were just written).
     current_unit().events.extend(
-        DomainEvent(id=pk, **row) for pk, row in zip(ids, events, strict=True)
+        DomainEvent._init_from_db(id=pk, **row) for pk, row in zip(ids, events, strict=True)
     )
 
 

@@ -44,6 +44,7 @@ EVENT_TYPES = (
     "lead.restored",
     "lead.related_linked",  # a note, task or document attached (resolvers/subpanels/related.py)
     "lead.related_unlinked",
+    "lead.emailed",  # a bulk email or waiting-list notification (resolvers/bulk_operations/emails.py)
 )
 
 

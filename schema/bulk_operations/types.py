@@ -46,7 +46,11 @@ class BulkOperationItem:
     id: relay.GlobalID | None = strawberry.field(description="The lead; null: none.")
     record: Lead | None
     outcome: str | None = strawberry.field(
-        description="UPDATED, UNCHANGED, DELETED, RESTORED, REVERTED…; null when it failed."
+        description="UPDATED, UNCHANGED, DELETED, RESTORED, REVERTED, SENT, SKIPPED…; null "
+        "when it failed."
+    )
+    reason: str = strawberry.field(
+        description="Why a SKIPPED item was skipped (NO_EMAIL, DUPLICATE_ADDRESS…); else empty."
     )
     errors: list[BulkItemError]
     old_values: JSON | None = strawberry.field(description="Values before (camelCase names).")
@@ -59,6 +63,7 @@ class BulkOperationItem:
             id=relay.GlobalID("Lead", str(row.lead_id)) if row.lead_id else None,
             record=Lead.from_row(lead) if lead else None,
             outcome=row.outcome,
+            reason=row.reason,
             errors=[
                 BulkItemError(code=e["code"], field=e.get("field"), message=e["message"])
                 for e in row.errors

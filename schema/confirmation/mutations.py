@@ -8,6 +8,7 @@ import strawberry
 from models.confirmation import DateProposal as DateProposalRow
 from models.sessions import SessionClient as SessionClientRow
 from resolvers.confirmation import deadlines, manual, proposals
+from resolvers.errors import ValidationFailed
 from schema.bulk import BulkPayload, ErrorPolicy
 from schema.confirmation.inputs import (
     BulkDateProposalInput,
@@ -99,11 +100,16 @@ class Mutation:
 
     @strawberry.mutation(description="Remind clients N days before the deadline (null: never).")
     async def update_confirmation_settings(
-        self, info: Info, reminder_days_before_deadline: int | None
+        self, info: Info, reminder_days_before_deadline: int | None = strawberry.UNSET
     ) -> ConfirmationSettings:
-        organization = await deadlines.update_reminder_setting(
-            info.context.require_writer(), reminder_days_before_deadline
-        )
+        scope = info.context.require_writer()
+        # Nullable, so a caller may leave it out: that is a mistake, not "never".
+        if reminder_days_before_deadline is strawberry.UNSET:
+            raise ValidationFailed(
+                "reminderDaysBeforeDeadline is required (null: never remind)",
+                field="reminderDaysBeforeDeadline",
+            )
+        organization = await deadlines.update_reminder_setting(scope, reminder_days_before_deadline)
         return ConfirmationSettings(
             reminder_days_before_deadline=organization.reminder_days_before_deadline
         )

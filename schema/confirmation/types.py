@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import strawberry
@@ -144,6 +145,11 @@ class ConfirmationHistoryEntry:
     reason: str
 
 
+@cache  # a few states × locales; a nested page builds one per session client
+def _list_value(state: ConfirmationStateModel, locale: str) -> ConfirmationSummaryLabel:
+    return ConfirmationSummaryLabel.of(labels.list_value(state), locale)
+
+
 @strawberry.type(description="A session client's date confirmation (SPEC §5).")
 class Confirmation:
     session_client_id: strawberry.ID
@@ -159,12 +165,11 @@ class Confirmation:
 
     @classmethod
     def of(cls, row: Any, locale: str, time_zone: str) -> Confirmation:
-        list_value = labels.list_value(row.confirmation_state)
         return cls(
             session_client_id=strawberry.ID(relay.to_base64("SessionClient", row.id)),
             state=row.confirmation_state,
             label=confirmation_label(row, time_zone, locale),
-            list_value=ConfirmationSummaryLabel.of(list_value, locale),
+            list_value=_list_value(row.confirmation_state, locale),
             sent_at=row.confirmation_sent_at,
             deadline=row.confirmation_deadline,
             answered_at=row.confirmation_answered_at,

@@ -1,0 +1,180 @@
+"""Export benchmark (issue 11): the CSV export of 100,000 leads over HTTP from a real
+``trainhub serve`` process, against PostgreSQL's own ``COPY (SELECT …) TO STDOUT`` of the
+same columns in the same order, and the server process's memory growth meanwhile.
+
+    .venv/bin/python -m bench.export [--leads 100000] [--repeat 3]
+
+On a scratch PostgreSQL database (bench/harness.py) with the leads loaded by COPY
+(bench/leads.py). Ours: ``GET /exports/leads.csv`` (Bearer, default filter and order,
+every column) read to the end by an HTTP client, checked for its row count. Memory: the
+server's ``VmRSS`` sampled every 5 ms during each export (``/proc/<pid>/status``), growth =
+the highest sample minus the value just before; ``VmHWM`` (the kernel's own peak) is
+reported too. Prints the figures and appends the run to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from bench.harness import Run, scratch_database, staff_user
+from bench.leads import load
+from bench.servers import free_port, running, trainhub_serve
+
+# The export's columns (resolvers/exports/lists.py LEADS) in the list's default order
+# (newest first): COPY writes the raw values, ours the labels and ISO dates.
+COPY_SELECT = """SELECT id, first_name, last_name, email, status, account_name,
+  waitlist_status, waitlist_product_code, waitlist_date_added, waitlist_emails_sent,
+  source_system, assigned_user_id, created_at, updated_at FROM lead
+  WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC"""
+SAMPLE_SECONDS = 0.005
+
+
+def memory_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+class RssSampler:
+    """The highest ``VmRSS`` of ``pid`` while running (a thread polling /proc)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.before = memory_kb(pid, "VmRSS")
+        self.peak = self.before
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, memory_kb(self.pid, "VmRSS"))
+            time.sleep(SAMPLE_SECONDS)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, memory_kb(self.pid, "VmRSS"))
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.before) / 1024
+
+
+@dataclass
+class Export:
+    seconds: float
+    rows: int
+    megabytes: float
+    growth_mb: float
+    hwm_mb: float
+
+
+async def ours(base_url: str, token: str, pid: int) -> Export:
+    body = io.BytesIO()
+    with RssSampler(pid) as sampler:
+        start = time.perf_counter()
+        async with (
+            httpx.AsyncClient(base_url=base_url, timeout=300) as http,
+            http.stream(
+                "GET", "/exports/leads.csv", headers={"Authorization": f"Bearer {token}"}
+            ) as response,
+        ):
+            response.raise_for_status()
+            async for chunk in response.aiter_bytes():
+                body.write(chunk)
+        seconds = time.perf_counter() - start
+    rows = sum(1 for _ in csv.reader(io.StringIO(body.getvalue().decode()))) - 1
+    hwm = memory_kb(pid, "VmHWM") / 1024
+    return Export(seconds, rows, len(body.getvalue()) / 1e6, sampler.growth_mb, hwm)
+
+
+async def copy_baseline(dsn: str, org_id: int) -> tuple[float, int]:
+    conn = await asyncpg.connect(dsn)
+    sink = io.BytesIO()
+    try:
+        start = time.perf_counter()
+        # COPY (COPY_SELECT) TO STDOUT WITH (FORMAT csv, HEADER)
+        await conn.copy_from_query(COPY_SELECT, org_id, output=sink, format="csv", header=True)
+        return time.perf_counter() - start, len(sink.getvalue())
+    finally:
+        await conn.close()
+
+
+async def measure_csv(
+    dsn: str, org_id: int, base_url: str, token: str, pid: int, count: int, repeat: int
+) -> list[str]:
+    exports, copies = [], []
+    for _ in range(repeat):
+        export = await ours(base_url, token, pid)
+        assert export.rows == count, f"exported {export.rows} rows, expected {count}"
+        exports.append(export)
+        copies.append(await copy_baseline(dsn, org_id))
+    ours_s = statistics.median(e.seconds for e in exports)
+    copy_s = statistics.median(seconds for seconds, _ in copies)
+    growth = max(e.growth_mb for e in exports)
+    return [
+        f"- CSV export of {count:,} leads (every column, default order), median of {repeat}; "
+        "ours = `GET /exports/leads.csv` from a `trainhub serve` process read to the end by "
+        "httpx on the same machine; COPY = `COPY (SELECT the same columns …) TO STDOUT` "
+        "read by asyncpg; memory = the server's VmRSS sampled every 5 ms",
+        "",
+        "| export | ours s | COPY s | ratio (goal ≤ 3×) | ours MB | COPY MB | RSS growth MB, worst run (goal < 50) | server VmHWM MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| leads CSV | {ours_s:.2f} | {copy_s:.2f} | **{ours_s / copy_s:.1f}×** | "
+        f"{exports[0].megabytes:.1f} | {copies[0][1] / 1e6:.1f} | **{growth:.1f}** | "
+        f"{exports[-1].hwm_mb:.0f} |",
+        "",
+        "Per run (s, RSS growth MB): "
+        + ", ".join(f"{e.seconds:.2f} / {e.growth_mb:.1f}" for e in exports),
+    ]
+
+
+async def main(count: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with scratch_database(Path(tmp)) as settings:
+            run = Run(f"export: CSV of {count:,} leads over HTTP against COPY")
+            scope, token = await staff_user()
+            await load(settings.database_url, scope.organization_id, count)
+            port = free_port()
+            server = trainhub_serve(settings, port, Path(tmp))
+            with running(server):
+                server.wait_for_port(port)
+                base_url = f"http://127.0.0.1:{port}"
+                lines = await measure_csv(
+                    settings.database_url,
+                    scope.organization_id,
+                    base_url,
+                    token,
+                    server.pid,
+                    count,
+                    repeat,
+                )
+                # PDF list of 1,000 leads (branch i11-print): its measurement goes here,
+                # on the same server and data, appending its lines to ``lines``.
+    print("\n".join(lines))
+    run.record(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.leads, args.repeat))

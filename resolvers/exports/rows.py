@@ -1,0 +1,98 @@
+"""A list's rows read in batches through a server-side cursor, so memory stays flat
+whatever the row count.
+
+The cursor runs on a connection of its own, not one of Tortoise's: the lookups each batch
+needs (``ListDefinition.batch``) go through Tortoise's pool meanwhile, and a cursor that
+held a pooled connection could leave them waiting for it (a pool of N connections and N
+exports at once would never finish). On SQLite the same holds with a second read-only
+connection to the database file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
+
+import aiosqlite
+import asyncpg
+from tortoise.queryset import QuerySet
+
+from resolvers.dataloaders import column_converter
+from resolvers.exports.lists import Row
+
+BATCH_SIZE = 2000
+
+
+def _statement(qs: QuerySet[Any], fields: Sequence[str]) -> tuple[Any, str, list[Any]]:
+    """The connection ``qs`` would run on, and its SQL with bound parameters (Tortoise
+    builds it; only the executing is ours)."""
+    values = qs.values(*fields)
+    db = values._choose_db()
+    values._db = db
+    values._make_query()
+    sql, params = values.query.get_parameterized_sql()
+    return db, sql, params
+
+
+async def record_batches(
+    qs: QuerySet[Any], fields: Sequence[str], batch_size: int = BATCH_SIZE
+) -> AsyncIterator[list[Row]]:
+    """``fields`` of the rows of ``qs``, in its order, ``batch_size`` rows at a time; each
+    value as the model field gives it (enumerations stay their raw value)."""
+    db, sql, params = _statement(qs, fields)
+    if db.capabilities.dialect == "postgres":
+        # asyncpg decodes every column to its Python value but enumerations, which stay
+        # their raw value: the rows are yielded as they come, without a copy.
+        async for batch in _postgres_batches(db, sql, params, batch_size):
+            yield batch
+        return
+    model = qs.model
+    converters = [
+        (name, convert)
+        for name in fields
+        if not getattr(model._meta.fields_map[name], "enum_type", None)
+        and (convert := column_converter(model, name))
+    ]
+    async for raw in _sqlite_batches(db, sql, params, batch_size):
+        if not converters:
+            yield raw
+            continue
+        converted: list[Row] = []
+        for record in raw:
+            row = dict(record)
+            for name, convert in converters:
+                row[name] = convert(row[name])
+            converted.append(row)
+        yield converted
+
+
+async def _postgres_batches(
+    db: Any, sql: str, params: list[Any], batch_size: int
+) -> AsyncIterator[list[Row]]:
+    connection = await asyncpg.connect(
+        host=db.host,
+        port=db.port,
+        user=db.user,
+        password=db.password,
+        database=db.database,
+        server_settings=db.server_settings or None,
+    )
+    try:
+        # One snapshot for the whole export; a cursor lives inside a transaction.
+        async with connection.transaction(isolation="repeatable_read", readonly=True):
+            cursor = await connection.cursor(sql, *params)
+            while batch := await cursor.fetch(batch_size):
+                yield batch
+    finally:
+        await connection.close()
+
+
+async def _sqlite_batches(
+    db: Any, sql: str, params: list[Any], batch_size: int
+) -> AsyncIterator[list[Row]]:
+    async with aiosqlite.connect(f"file:{db.filename}?mode=ro", uri=True) as connection:
+        connection.row_factory = sqlite3.Row
+        async with connection.execute(sql, params) as cursor:
+            while batch := await cursor.fetchmany(batch_size):
+                yield [cast(Row, row) for row in batch]  # sqlite3.Row reads by name
