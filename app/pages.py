@@ -65,6 +65,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "failed_heading": "Réponse non enregistrée",
         "failed": "Votre réponse n'a pas pu être enregistrée : réessayez plus tard ou "
         "contactez l'organisme de formation.",
+        "other_lang": "en",
+        "other_label": "English",  # the switch link, in the language it leads to
     },
     "en": {
         "title": "Proposed dates",
@@ -93,8 +95,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "failed_heading": "Answer not recorded",
         "failed": "Your answer could not be recorded: try again later or contact the "
         "training organisation.",
+        "other_lang": "fr",
+        "other_label": "Français",
     },
 }
+
+
+def _language(request: Request, proposal_locale: str | None, header_locale: str) -> str:
+    """The page's language: the one the page's switch link chose, else the proposal's
+    (the language of the email the client opened), else the browser's (no proposal: an
+    unknown link, a refusal before the link is looked up)."""
+    chosen = request.query_params.get("lang")
+    if chosen in labels.LOCALES:
+        return chosen
+    if proposal_locale:
+        return labels.locale_of(proposal_locale)
+    return header_locale
 
 
 def _html(template: str, status: int, **values: Any) -> HTMLResponse:
@@ -142,7 +158,7 @@ def _proposal(
         status_label=page.status_label(lang),
         recorded=recorded,
         preselected=preselected,
-        action=request.url.path,
+        action=f"{request.url.path}?lang={lang}",  # the answer is shown in the page's language
     )
 
 
@@ -150,26 +166,31 @@ def routes(locale_of: Callable[[str | None], str]) -> list[Route]:
     """``locale_of`` maps an Accept-Language header to "fr" or "en"."""
 
     async def respond(request: Request) -> Response:
-        lang = locale_of(request.headers.get("accept-language"))
+        browser = locale_of(request.headers.get("accept-language"))
+        fallback = _language(request, None, browser)
         ip = request.client.host if request.client else ""
         try:
             await request.app.state.services.rate_limit("public", ip)
         except RateLimited:
-            return _message(lang, 429, "rate")
+            return _message(fallback, 429, "rate")
         token = request.path_params["token"]
         try:
             if request.method == "POST":
-                return await _post(request, lang, token, ip)
+                return await _post(request, browser, token, ip)
             page = await answers.proposal_page(token)
         except NotFound:
-            return _message(lang, 404, "not_found")
+            return _message(fallback, 404, "not_found")
         except answers.LinkGone as exc:
             gone = answers.GoneReason(exc.details["reason"])
-            return _message(lang, 410, gone.value.lower(), await answers.proposal_page(token))
+            page = await answers.proposal_page(token)
+            lang = _language(request, page.proposal.locale, browser)
+            return _message(lang, 410, gone.value.lower(), page)
         except UserError:
             # e.g. the organisation's notification template fails on this record: nothing
             # was written; the client gets a page, not the API's JSON error.
-            return _message(lang, 400, "failed")
+            proposal = await answers.find_proposal(token)
+            return _message(_language(request, proposal.locale, browser), 400, "failed")
+        lang = _language(request, page.proposal.locale, browser)
         if page.gone is not None:
             return _message(lang, 410, page.gone.value.lower(), page)
         preselected = request.query_params.get("answer")
@@ -177,13 +198,14 @@ def routes(locale_of: Callable[[str | None], str]) -> list[Route]:
             request, lang, page, preselected=preselected if preselected in ANSWERS else None
         )
 
-    async def _post(request: Request, lang: str, token: str, ip: str) -> Response:
+    async def _post(request: Request, browser: str, token: str, ip: str) -> Response:
         form = await request.form()
         answer = ANSWERS.get(str(form.get("answer", "")))
         if answer is None:
-            await answers.find_proposal(token)  # an unknown token stays a 404
-            return _message(lang, 400, "bad")
+            proposal = await answers.find_proposal(token)  # an unknown token stays a 404
+            return _message(_language(request, proposal.locale, browser), 400, "bad")
         page = await answers.answer_proposal(token, answer, ip)
+        lang = _language(request, page.proposal.locale, browser)
         return _proposal(request, lang, page, recorded=True)
 
     return [Route("/respond/{token}", respond, methods=["GET", "HEAD", "POST"])]

@@ -41,7 +41,9 @@ def log_errors(errors: Iterable[GraphQLError]) -> None:
     tracebacks, real errors stay visible); anything else is an ERROR with its traceback."""
     for error in errors:
         if is_callers_mistake(error):
-            log.info("graphql user error: %s", error.message)
+            code = (error.extensions or {}).get("code", "GRAPHQL")
+            # One line, bounded: a message may quote what the caller sent.
+            log.info("user error %s: %.300s", code, " ".join(error.message.split()))
         else:
             StrawberryLogger.error(error)
 

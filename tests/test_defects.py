@@ -20,6 +20,14 @@ from app.settings import Settings
 from models.core import ApiScope
 from models.leads import Lead
 from resolvers import runtime
+from tests.confirmation_support import (
+    SEND,
+    add_session_client,
+    link_of,
+    path_of,
+    proposal_input,
+    shown,
+)
 from tests.conftest import GraphQLClient, LiveServer, Tenant, error_codes
 from tests.leads_support import (
     CREATE_LEAD,
@@ -29,6 +37,7 @@ from tests.leads_support import (
     make_store,
     post_event,
 )
+from tests.smtp import SmtpServer
 from tests.test_clients import CREATE_CONTACT, UPDATE_CONTACT, make_client
 from tests.test_graphql_app import TRANSPORT_WS, _subscribe
 
@@ -353,3 +362,37 @@ async def test_a_query_over_its_length_limit_is_refused(
     body = await production(spaced, as_=tenant.staff)
     assert body["status"] == 413
     assert_typed(body, "TOO_LARGE")
+
+
+# --- 7: the response page speaks the proposal's language ------------------------------------
+
+
+async def test_the_response_page_speaks_the_proposals_language_not_the_browsers(
+    gql: GraphQLClient,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    smtp: SmtpServer,
+    run_worker: Any,
+) -> None:
+    french = await add_session_client(tenant, reference="S-FR")
+    english = await add_session_client(tenant, reference="S-EN")
+    await gql.ok(SEND, {"id": french.gid, "input": proposal_input()}, as_=tenant.staff)
+    await gql.ok(SEND, {"id": english.gid, "input": proposal_input(locale="en")}, as_=tenant.staff)
+    await run_worker()
+    links = {path_of(link_of(received)) for received in smtp.received}
+    pages = {url: await client.get(url, headers={"Accept-Language": "en-US"}) for url in links}
+    (french_url,) = [url for url, page in pages.items() if '<html lang="fr">' in page.text]
+    page = pages[french_url]
+    assert "J'accepte" in shown(page) and "I accept" not in shown(page)
+    # The switch link, in the language it leads to; the answer keeps the chosen language.
+    assert '<a href="?lang=en" hreflang="en" lang="en">English</a>' in page.text
+    switched = await client.get(french_url + "?lang=en", headers={"Accept-Language": "fr"})
+    assert "I accept" in shown(switched) and 'action="' + french_url + '?lang=en"' in switched.text
+    answered = await client.post(french_url + "?lang=en", data={"answer": "accept"})
+    assert "Your answer has been recorded." in shown(answered)
+    (english_url,) = links - {french_url}
+    in_english = await client.get(english_url, headers={"Accept-Language": "fr-FR"})
+    assert "I accept" in shown(in_english) and '?lang=fr" hreflang="fr"' in in_english.text
+    # No proposal behind the link: the browser's language.
+    unknown = await client.get("/respond/unknown-token", headers={"Accept-Language": "en-US"})
+    assert unknown.status_code == 404 and "Unknown link" in shown(unknown)
