@@ -17,6 +17,7 @@ import httpx
 import pytest
 from strawberry import relay
 
+from models.audit import ChangeLogEntry
 from models.core import ApiScope, User
 from models.leads import Lead
 from models.sessions import (
@@ -32,7 +33,7 @@ from resolvers.exports import rows as rows_module
 from resolvers.leads.records import create_manual_lead
 from tests.bulk_support import gid
 from tests.confirmation_support import add_session_client, fr, today
-from tests.conftest import GraphQLClient, Member, Tenant
+from tests.conftest import GraphQLClient, LiveServer, Member, Tenant
 
 LEADS = """query($filter: LeadFilterInput, $order: LeadOrderBy) {
   leads(filter: $filter, orderBy: $order, first: 100) { edges { node {
@@ -486,3 +487,26 @@ async def test_rows_across_many_batches_and_exports_at_once(
     answers = await asyncio.wait_for(asyncio.gather(*exports), timeout=120)
     for name, answer in zip(("leads", "sessions") * 6, answers, strict=True):
         assert rows_of(answer) == whole[name]
+
+
+async def test_an_export_left_midway_is_recorded_with_the_rows_sent(
+    live_server: LiveServer, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await Lead.bulk_create(
+        [Lead(organization_id=tenant.org.id, last_name=f"L{i}") for i in range(3000)]
+    )
+    monkeypatch.setattr(rows_module, "BATCH_SIZE", 1)  # a chunk per row
+    async with (
+        httpx.AsyncClient(base_url=live_server.url) as http,
+        http.stream("GET", "/exports/leads.csv", headers=tenant.viewer.headers) as response,
+    ):
+        assert response.status_code == 200
+        async for _ in response.aiter_raw():
+            break  # the header arrived: the client leaves
+    for _ in range(200):  # the server notices the disconnect, then records
+        entry = await ChangeLogEntry.filter(organization_id=tenant.org.id).first()
+        if entry is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert entry is not None and entry.action == "export"
+    assert 0 <= json.loads(entry.new_value or "{}")["rows"] < 3000

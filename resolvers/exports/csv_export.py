@@ -9,10 +9,12 @@ Excel variant, for French spreadsheets, separates with ``;`` and starts with a U
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +82,8 @@ def _line_writer(excel: bool) -> tuple[io.StringIO, Any]:
 
 async def csv_chunks(scope: Scope, request: ExportRequest) -> AsyncIterator[bytes]:
     """The CSV file in chunks (a header, then one chunk per batch of rows); once the last
-    row is out, the export is recorded in the organisation's change log."""
+    row is out, or the client has left, the export is recorded in the organisation's
+    change log with the rows sent."""
     qs = await selected_query(scope, request)
     return _stream(scope, request, qs)
 
@@ -91,18 +94,25 @@ async def _stream(scope: Scope, request: ExportRequest, qs: QuerySet[Any]) -> As
     writer.writerow([column.header(locale) for column in columns])
     yield ((BOM if request.excel else "") + _drain(buffer)).encode()
     rows = 0
-    async for batch_rows in record_batches(qs, definition.reads(columns)):
-        batch = await definition.batch(scope, batch_rows, columns, locale)
-        cells = [
-            neutralised(column.cells(batch_rows, batch))
-            if column.user_text
-            else column.cells(batch_rows, batch)
-            for column in columns
-        ]
-        writer.writerows(zip(*cells, strict=True))
-        rows += len(batch_rows)
-        yield _drain(buffer).encode()
-    await record_export(scope, definition.name, request.described or {}, rows, "csv")
+    try:
+        # Closed on leaving, whatever the reason: the cursor's connection goes at once.
+        async with aclosing(record_batches(qs, definition.reads(columns))) as batches:
+            async for batch_rows in batches:
+                batch = await definition.batch(scope, batch_rows, columns, locale)
+                cells = [
+                    neutralised(column.cells(batch_rows, batch))
+                    if column.user_text
+                    else column.cells(batch_rows, batch)
+                    for column in columns
+                ]
+                writer.writerows(zip(*cells, strict=True))
+                rows += len(batch_rows)
+                yield _drain(buffer).encode()
+    finally:
+        # Recorded too when the client leaves midway (what was sent is out): shielded, as
+        # a disconnect cancels the response's task and would cancel the write with it.
+        described = request.described or {}
+        await asyncio.shield(record_export(scope, definition.name, described, rows, "csv"))
 
 
 def _drain(buffer: io.StringIO) -> str:

@@ -11,7 +11,7 @@ connection to the database file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -38,7 +38,7 @@ def _statement(qs: QuerySet[Any], fields: Sequence[str]) -> tuple[Any, str, list
 
 async def record_batches(
     qs: QuerySet[Any], fields: Sequence[str], batch_size: int | None = None
-) -> AsyncIterator[list[Row]]:
+) -> AsyncGenerator[list[Row], None]:
     """``fields`` of the rows of ``qs``, in its order, ``batch_size`` rows at a time; each
     value as the model field gives it, except enumerations (their raw value) and
     datetimes (their ISO 8601 text, as the API writes them: on PostgreSQL the server
