@@ -3,15 +3,18 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every install takes its versions from the lock (a constraints file: it pins, it does not
+# add packages), so two machines installing on different days get the same set.
+LOCK := requirements.lock
 
-.PHONY: dev demo test test-postgres test-sqlite fuzz lint schema migrations clean
+.PHONY: dev demo test test-postgres test-sqlite fuzz lint schema migrations lock graphiql-assets clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c $(LOCK) -e '.[dev,embedded]'
 	touch $(STAMP)
 
 dev: $(STAMP)  ## API + worker + SQLite + embedded Redis + SMTP sink on http://127.0.0.1:8000
@@ -43,6 +46,16 @@ schema: $(STAMP)  ## refresh the committed schema.graphql
 
 migrations: $(STAMP)  ## write migrations for model changes
 	$(BIN)/tortoise -c app.db.TORTOISE_ORM makemigrations
+
+# After a change of pyproject.toml's dependencies: existing pins are kept where they still
+# fit; `make lock UPGRADE=1` moves every pin to the newest allowed version.
+lock: | $(BIN)/python  ## refresh requirements.lock from pyproject.toml (every extra)
+	$(BIN)/pip install -q 'pip-tools>=7.4'
+	$(BIN)/pip-compile -q --all-extras --strip-extras --no-emit-index-url \
+		--no-emit-find-links $(if $(UPGRADE),--upgrade) -o $(LOCK) pyproject.toml
+
+graphiql-assets: $(STAMP)  ## vendor GraphiQL's assets again (npm pack) at the versions strawberry's page pins
+	$(BIN)/python -m app.graphiql
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

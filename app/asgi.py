@@ -14,7 +14,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -23,9 +23,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 from tortoise import connections
 
-from app import exports, mailbox, pages, webhooks
+from app import exports, graphiql, mailbox, metrics, pages, prints, webhooks
 from app.db import close_db, init_db
 from app.http_limits import MAX_JSON_DEPTH, GraphQLBodyLimit, error_response, nested_deeper_than
+from app.logs import RequestIdMiddleware
 from app.settings import Settings, get_settings
 from app.wiring import Services
 from resolvers.auth import authenticate, bearer_from_header
@@ -113,6 +114,10 @@ class TrainhubGraphQL(GraphQL[Context, None]):
             return orjson.dumps(data).decode()
         except TypeError:  # what orjson refuses (e.g. an int over 64 bits), json may take
             return super().encode_json(data)  # type: ignore[return-value]
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The page works without internet access: its assets come from this server.
+        return HTMLResponse(graphiql.offline_page(self.graphql_ide_html))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         context = Context(
@@ -218,15 +223,22 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *pages.routes(preferred_locale),
+        *prints.routes(preferred_locale),
         *webhooks.routes,
+        *metrics.routes(settings),
         *exports.routes,
     ]
+    if not settings.is_production:
+        routes.extend(graphiql.routes())
     if not settings.is_production and settings.embedded_smtp:
         routes.append(Mount("/dev/mailbox", routes=mailbox.routes(settings.mailbox_dir)))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(GraphQLBodyLimit, settings=settings)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(GraphQLBodyLimit, settings=settings),
+        ],
         # starlette types a handler as taking any Exception; this one is for UserError only.
         exception_handlers={UserError: _auth_error_response},  # type: ignore[dict-item]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -96,29 +97,60 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
     sys.stdout.write(printed_schema())
 
 
+def _share_metrics(settings: Settings, workers: int) -> None:
+    """Several API processes answer /metrics with the counts of all (prometheus-client's
+    multiprocess mode: each writes its own files in one fresh directory)."""
+    from app.metrics import MULTIPROCESS_DIR
+
+    if workers > 1 and MULTIPROCESS_DIR not in os.environ:
+        directory = (settings.var_dir / "metrics").resolve()
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        os.environ[MULTIPROCESS_DIR] = str(directory)
+
+
+def served_app() -> Any:
+    """``trainhub serve``'s app factory, run in each server process: logging first."""
+    from app.asgi import create_app
+    from app.logs import configure_logging
+
+    configure_logging(get_settings())
+    return create_app()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from app.logs import configure_logging
+
+    _share_metrics(settings, args.workers)
+    configure_logging(settings)  # this process's (with --workers, the supervisor's) lines
     uvicorn.run(
-        "app.asgi:create_app",
+        "app.cli:served_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
         log_level="info",
+        # Production: the JSON lines of configure_logging, not uvicorn's own format.
+        log_config=None if settings.is_production else uvicorn.config.LOGGING_CONFIG,
     )
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    from app.logs import configure_logging
     from app.worker import run_workers
 
+    configure_logging(settings)
     asyncio.run(run_workers(settings))  # SIGTERM / SIGINT stop it
 
 
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
     from app.devserver import run_dev
+    from app.embedded import require_embedded
 
+    require_embedded(redis=settings.embedded_redis, smtp=settings.embedded_smtp)
     run_dev(settings, host=args.host, port=args.port, demo=args.demo)
 
 
@@ -178,9 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    from app.embedded import EmbeddedMissing
     from resolvers.errors import UserError
 
     try:
         args.run(args, get_settings())
     except UserError as exc:
         sys.exit(f"error: {exc.message}")
+    except EmbeddedMissing as exc:
+        sys.exit(f"error: {exc}")

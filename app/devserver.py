@@ -7,6 +7,7 @@ backend serialises on one connection, so nothing fights over the file.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from contextlib import suppress
 
@@ -43,6 +44,9 @@ def run_dev(settings: Settings, *, host: str, port: int, demo: bool) -> None:
         print(
             f"SMTP sink on 127.0.0.1:{settings.smtp_port}, mail at http://{host}:{port}/dev/mailbox/"
         )
+    # SIGTERM (Docker, systemd, supervisors) ends like Ctrl-C, through the cleanup below.
+    # uvicorn restores this handler after its graceful shutdown and raises the signal again.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(_serve(settings, host, port, demo))
     except KeyboardInterrupt:

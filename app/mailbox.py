@@ -11,10 +11,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
+
+from app.embedded import import_embedded
 
 
 class MailboxHandler:
@@ -30,8 +31,10 @@ class MailboxHandler:
         return "250 Message accepted for delivery"
 
 
-def start_sink(directory: Path, host: str = "127.0.0.1", port: int = 1025) -> Controller:
-    controller = Controller(MailboxHandler(directory), hostname=host, port=port)
+def start_sink(directory: Path, host: str = "127.0.0.1", port: int = 1025) -> Any:
+    """The running aiosmtpd ``Controller`` (``.stop()`` it)."""
+    controller_module = import_embedded("aiosmtpd.controller", "the embedded SMTP sink")
+    controller = controller_module.Controller(MailboxHandler(directory), hostname=host, port=port)
     controller.start()
     return controller
 

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     graphql_max_body_bytes: int = 1_000_000  # a JSON request; an upload may add UPLOAD_MAX_BYTES
     graphql_max_query_chars: int = 100_000
     login_rate_per_minute: int = 10
+    # /metrics (app/metrics.py): with a token, Bearer-protected; without, loopback-only in
+    # development and absent in production.
+    metrics_token: str = ""
+    # The worker's own /metrics (its email and job metrics); 0: none. `trainhub dev` runs
+    # the worker in the API's process, whose /metrics has them.
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "127.0.0.1"
     public_rate_per_minute: int = 60
 
     @model_validator(mode="after")

@@ -15,9 +15,12 @@ from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
+from app.logs import request_id
+from app.metrics import ACTIVE_SUBSCRIPTIONS
 from app.settings import Settings
 from jobs.bulk_operations import enqueue_operations
 from jobs.outbox_delivery import enqueue_deliveries
+from jobs.prints import enqueue_files
 from models.audit import DomainEvent
 from resolvers import runtime
 from resolvers.errors import RateLimited
@@ -79,7 +82,7 @@ def events_channel(namespace: str) -> str:
 
 
 class RedisDispatcher:
-    """After commit: enqueue emails to arq and publish events."""
+    """After commit: enqueue emails to arq (tagged with the request's id) and publish events."""
 
     def __init__(self, pool: ArqRedis, namespace: str) -> None:
         self.pool = pool
@@ -87,10 +90,15 @@ class RedisDispatcher:
         self.channel = events_channel(namespace)
 
     async def enqueue_emails(self, email_ids: list[int]) -> None:
-        await enqueue_deliveries(self.pool, self.namespace, email_ids)
+        await enqueue_deliveries(self.pool, self.namespace, email_ids, request_id.get())
 
     async def enqueue_operations(self, operation_ids: list[int]) -> None:
-        await enqueue_operations(self.pool, self.namespace, operation_ids)
+        await enqueue_operations(
+            self.pool, self.namespace, operation_ids, request_id=request_id.get()
+        )
+
+    async def enqueue_files(self, file_ids: list[int]) -> None:
+        await enqueue_files(self.pool, self.namespace, file_ids)
 
     async def publish_events(self, events: list[DomainEvent]) -> None:
         try:
@@ -138,9 +146,11 @@ class EventFeed:
         await asyncio.wait_for(self._ready.wait(), timeout=10)
         queue: asyncio.Queue[DomainEvent] = asyncio.Queue()
         self.queues[organization_id].add(queue)
+        ACTIVE_SUBSCRIPTIONS.inc()
         try:
             yield queue
         finally:
+            ACTIVE_SUBSCRIPTIONS.dec()
             self.queues[organization_id].discard(queue)
 
     async def close(self) -> None:

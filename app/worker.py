@@ -10,16 +10,27 @@ as a health check).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import signal
-from collections.abc import Callable
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
 
-from arq.worker import Worker
+import uvicorn
+from arq import Retry
+from arq.cron import CronJob
+from arq.worker import Function, Worker
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
 
+from app import metrics
 from app.db import close_db, init_db
+from app.logs import request_id
 from app.settings import Settings, get_settings
 from app.wiring import Services, arq_settings, queue_name
-from jobs import schedule
+from jobs import TAG_REQUEST_ID, schedule
 from jobs.outbox_delivery import RetryPolicy, SmtpConfig, SmtpPool, email_queue_name
 
 
@@ -32,6 +43,54 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         starttls=settings.smtp_starttls,
         timeout=settings.smtp_timeout_seconds,
     )
+
+
+log = logging.getLogger(__name__)
+Job = TypeVar("Job", Function, CronJob)
+
+
+def observed(job: Job) -> Job:
+    """The job timed into JOB_SECONDS and run under the request id that enqueued it
+    (``jobs.job_tags``), which every log line of the job then carries."""
+    task: Callable[..., Awaitable[Any]] = job.coroutine
+
+    @wraps(task)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        ctx[TAG_REQUEST_ID] = kwargs.pop(TAG_REQUEST_ID, "")  # this job's own context
+        tag = request_id.set(ctx[TAG_REQUEST_ID])
+        if request_id.get():
+            log.info(
+                "job %s (%s) enqueued by request %s", job.name, ctx.get("job_id"), request_id.get()
+            )
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await task(ctx, *args, **kwargs)
+            outcome = "ok"
+            return result
+        except Retry:
+            outcome = "retry"
+            raise
+        finally:
+            metrics.JOB_SECONDS.labels(job.name, outcome).observe(time.perf_counter() - started)
+            request_id.reset(tag)
+
+    return dataclasses.replace(job, coroutine=run)
+
+
+async def serve_metrics(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """The worker's /metrics on WORKER_METRICS_HOST:WORKER_METRICS_PORT (app/metrics.py)."""
+    app = Starlette(routes=metrics.routes(settings))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.worker_metrics_host,
+            port=settings.worker_metrics_port,
+            lifespan="off",
+            log_config=None,
+        )
+    )
+    return server, asyncio.create_task(server.serve())
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -50,8 +109,10 @@ def _options(settings: Settings, manage_db: bool, **queue: Any) -> dict[str, Any
     state: dict[str, Any] = {}
 
     async def startup(ctx: dict[str, Any]) -> None:
-        # The context the tasks read (see jobs.outbox_delivery, jobs.bulk_operations).
-        ctx["smtp_pool"] = SmtpPool(smtp_config(settings))
+        # The context the tasks read (see jobs.outbox_delivery, jobs.bulk_operations);
+        # kept when ``_keep_running`` starts the worker again.
+        if "smtp_pool" not in ctx:
+            ctx["smtp_pool"] = SmtpPool(smtp_config(settings))
         ctx["retry_policy"] = policy
         ctx["namespace"] = settings.redis_namespace
         ctx["bulk_stale_seconds"] = settings.bulk_stale_seconds
@@ -73,6 +134,8 @@ def _options(settings: Settings, manage_db: bool, **queue: Any) -> dict[str, Any
         "keep_result": 3600,
         "health_check_interval": 20,  # heartbeat read by `arq --check` (compose health check)
         **queue,
+        "functions": [observed(task) for task in queue["functions"]],
+        "cron_jobs": [observed(cron) for cron in queue["cron_jobs"]],
     }
 
 
@@ -111,6 +174,18 @@ def build_workers(settings: Settings, **overrides: Any) -> list[Worker]:
     return [Worker(**{**options(settings, manage_db=False), **overrides}) for options in WORKERS]
 
 
+async def _keep_running(worker: Worker) -> None:
+    """arq's worker ends at the first Redis error of a poll or a job's result write:
+    start it again on the same Redis (reconnected). What Redis lost, the sweeps recover."""
+    while True:
+        try:
+            await worker.main()
+            return
+        except RedisError as exc:
+            log.warning("worker of %s lost Redis (%s); starting it again", worker.queue_name, exc)
+            await asyncio.sleep(1)
+
+
 async def run_workers(
     settings: Settings, *, manage_db: bool = True, handle_signals: bool = True, **overrides: Any
 ) -> None:
@@ -122,9 +197,10 @@ async def run_workers(
         await init_db(settings)
         services = await Services.start(settings)
     workers = build_workers(settings, handle_signals=False, **overrides)
+    metrics_server = await serve_metrics(settings) if settings.worker_metrics_port else None
     try:
         for worker in workers:
-            worker.main_task = asyncio.create_task(worker.main())
+            worker.main_task = asyncio.create_task(_keep_running(worker))
         runs = [worker.main_task for worker in workers if worker.main_task]
         if handle_signals:
             loop = asyncio.get_running_loop()
@@ -137,6 +213,10 @@ async def run_workers(
     finally:
         for worker in workers:
             await worker.close()
+        if metrics_server is not None:
+            server, task = metrics_server
+            server.should_exit = True
+            await task
         if services is not None:
             await services.close()
             await close_db()

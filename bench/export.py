@@ -2,7 +2,7 @@
 ``trainhub serve`` process, against PostgreSQL's own ``COPY (SELECT …) TO STDOUT`` of the
 same columns in the same order, and the server process's memory growth meanwhile.
 
-    .venv/bin/python -m bench.export [--leads 100000] [--repeat 3]
+    .venv/bin/python -m bench.export [--leads 100000] [--repeat 3] [--pdf-only]
 
 On a scratch PostgreSQL database (bench/harness.py) with the leads loaded by COPY
 (bench/leads.py). Ours: ``GET /exports/leads.csv`` (Bearer, default filter and order,
@@ -10,6 +10,13 @@ every column) read to the end by an HTTP client, checked for its row count. Memo
 server's ``VmRSS`` sampled every 5 ms during each export (``/proc/<pid>/status``), growth =
 the highest sample minus the value just before; ``VmHWM`` (the kernel's own peak) is
 reported too. Prints the figures and appends the run to bench/RESULTS.md.
+
+PDF list of 1,000 leads (the 1,000 newest, by a ``createdFrom`` filter, every column):
+above the in-request limit, so ``GET /print/leads.pdf`` answers 202 and a ``trainhub
+worker`` process renders the file; timed from the request to the downloaded file, with the
+worker's RSS growth. Beside it, in the same run: the CSV export of the same 1,000 leads
+(the baseline of the ratio) and a 500-lead PDF rendered inside the API request, with the
+API process's RSS growth.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import argparse
 import asyncio
 import csv
 import io
+import json
 import statistics
 import tempfile
 import threading
@@ -30,7 +38,7 @@ import httpx
 
 from bench.harness import Run, scratch_database, staff_user
 from bench.leads import load
-from bench.servers import free_port, running, trainhub_serve
+from bench.servers import Server, free_port, running, trainhub_serve, trainhub_worker
 
 # The export's columns (resolvers/exports/lists.py LEADS) in the list's default order
 # (newest first): COPY writes the raw values, ours the labels and ISO dates.
@@ -146,28 +154,114 @@ async def measure_csv(
     ]
 
 
-async def main(count: int, repeat: int) -> None:
+NEWEST_CREATED = """SELECT created_at FROM lead WHERE organization_id = $1 AND deleted_at IS NULL
+  ORDER BY created_at DESC, id DESC OFFSET $2 - 1 LIMIT 1"""
+PDF_LEADS = 1000
+IN_REQUEST_LEADS = 500
+
+
+async def newest_filter(dsn: str, org_id: int, count: int) -> dict[str, str]:
+    """The list filter of the ``count`` newest leads (the bench's leads are a minute apart)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        created = await conn.fetchval(NEWEST_CREATED, org_id, count)
+    finally:
+        await conn.close()
+    return {"filter": json.dumps({"createdFrom": created.isoformat()})}
+
+
+async def timed_get(
+    http: httpx.AsyncClient, path: str, params: dict[str, str], pid: int
+) -> tuple[float, float, httpx.Response]:
+    """Seconds, RSS growth (MB) of ``pid``, and the answer of one GET."""
+    with RssSampler(pid) as sampler:
+        start = time.perf_counter()
+        response = await http.get(path, params=params)
+        seconds = time.perf_counter() - start
+    response.raise_for_status()
+    return seconds, sampler.growth_mb, response
+
+
+async def queued_pdf(
+    http: httpx.AsyncClient, params: dict[str, str], worker: Server
+) -> tuple[float, float, int]:
+    """A list print above the in-request limit, from the request to the downloaded file:
+    seconds, the worker's RSS growth (MB), the file's size."""
+    with RssSampler(worker.pid) as sampler:
+        start = time.perf_counter()
+        asked = await http.get("/print/leads.pdf", params=params)
+        assert asked.status_code == 202, asked.text
+        file = asked.json()
+        while file["status"] in ("QUEUED", "RUNNING"):
+            await asyncio.sleep(0.05)
+            file = (await http.get(file["statusUrl"])).json()
+        assert file["status"] == "DONE", f"{file}\n{worker.tail()}"
+        download = await http.get(file["downloadUrl"])
+        download.raise_for_status()
+        seconds = time.perf_counter() - start
+    return seconds, sampler.growth_mb, len(download.content)
+
+
+async def measure_pdf(
+    dsn: str, org_id: int, base_url: str, token: str, server_pid: int, worker: Server, repeat: int
+) -> list[str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    thousand = await newest_filter(dsn, org_id, PDF_LEADS)
+    five_hundred = await newest_filter(dsn, org_id, IN_REQUEST_LEADS)
+    csvs, queued, inline = [], [], []
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=600) as http:
+        for _ in range(repeat):
+            seconds, _growth, response = await timed_get(
+                http, "/exports/leads.csv", thousand, server_pid
+            )
+            assert response.text.count("\n") >= PDF_LEADS
+            csvs.append(seconds)
+            queued.append(await queued_pdf(http, thousand, worker))
+            seconds, growth, response = await timed_get(
+                http, "/print/leads.pdf", five_hundred, server_pid
+            )
+            inline.append((seconds, growth, len(response.content)))
+    csv_s = statistics.median(csvs)
+    queued_s = statistics.median(s for s, _, _ in queued)
+    inline_s = statistics.median(s for s, _, _ in inline)
+    return [
+        f"- PDF list of leads (every column), median of {repeat}: {PDF_LEADS:,} leads go to "
+        f"the worker (request → 202 → poll → download, a `trainhub worker` process); "
+        f"{IN_REQUEST_LEADS} are rendered in the API request; baseline = the CSV export "
+        f"of the same {PDF_LEADS:,} leads from the same server",
+        "",
+        "| print | s | × CSV of 1,000 | RSS growth MB, worst run (process) | PDF KB |",
+        "|---|---:|---:|---:|---:|",
+        f"| {PDF_LEADS:,} leads, worker | {queued_s:.2f} | {queued_s / csv_s:.1f}× | "
+        f"{max(g for _, g, _ in queued):.1f} (worker) | {queued[0][2] / 1024:.0f} |",
+        f"| {IN_REQUEST_LEADS} leads, in request | {inline_s:.2f} | {inline_s / csv_s:.1f}× | "
+        f"{max(g for _, g, _ in inline):.1f} (API) | {inline[0][2] / 1024:.0f} |",
+        f"| CSV of {PDF_LEADS:,} leads (baseline) | {csv_s:.2f} | 1.0× | | |",
+    ]
+
+
+async def main(count: int, repeat: int, pdf_only: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with scratch_database(Path(tmp)) as settings:
-            run = Run(f"export: CSV of {count:,} leads over HTTP against COPY")
+            title = (
+                "PDF list of 1,000 leads" if pdf_only else f"CSV of {count:,} leads against COPY"
+            )
+            run = Run(f"export: {title}, over HTTP")
             scope, token = await staff_user()
             await load(settings.database_url, scope.organization_id, count)
             port = free_port()
             server = trainhub_serve(settings, port, Path(tmp))
-            with running(server):
+            worker = trainhub_worker(settings, Path(tmp))
+            with running(server, worker):
                 server.wait_for_port(port)
                 base_url = f"http://127.0.0.1:{port}"
-                lines = await measure_csv(
-                    settings.database_url,
-                    scope.organization_id,
-                    base_url,
-                    token,
-                    server.pid,
-                    count,
-                    repeat,
+                dsn, org_id = settings.database_url, scope.organization_id
+                lines = (
+                    []
+                    if pdf_only
+                    else await measure_csv(dsn, org_id, base_url, token, server.pid, count, repeat)
                 )
-                # PDF list of 1,000 leads (branch i11-print): its measurement goes here,
-                # on the same server and data, appending its lines to ``lines``.
+                lines += await measure_pdf(dsn, org_id, base_url, token, server.pid, worker, repeat)
     print("\n".join(lines))
     run.record(lines)
 
@@ -176,5 +270,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pdf-only", action="store_true", help="only the PDF list figures")
     args = parser.parse_args()
-    asyncio.run(main(args.leads, args.repeat))
+    asyncio.run(main(args.leads, args.repeat, args.pdf_only))

@@ -17,6 +17,7 @@ from typing import Any
 
 from arq import ArqRedis
 
+from jobs import TAG_REQUEST_ID, job_tags
 from resolvers.bulk_operations import engine
 from resolvers.runtime import now
 
@@ -39,7 +40,12 @@ async def run_bulk_operation(ctx: dict[str, Any], operation_id: int, part: int =
     await engine.claim_queued(operation_id)
     if await engine.run_operation(operation_id, budget_seconds=JOB_BUDGET_SECONDS):
         await enqueue_operations(
-            ctx["redis"], ctx["namespace"], [operation_id], f"part-{part + 1}", part=part + 1
+            ctx["redis"],
+            ctx["namespace"],
+            [operation_id],
+            f"part-{part + 1}",
+            part=part + 1,
+            request_id=ctx.get(TAG_REQUEST_ID, ""),  # the next part keeps the request's id
         )
         return f"operation {operation_id}: part {part} done, continued"
     return f"operation {operation_id}: ran to its end"
@@ -52,6 +58,7 @@ async def enqueue_operations(
     attempt: str = "",
     *,
     part: int = 0,
+    request_id: str = "",
 ) -> int:
     """A failed enqueue is logged and skipped: the sweep enqueues the operation again."""
     enqueued = 0
@@ -62,6 +69,7 @@ async def enqueue_operations(
                 operation_id,
                 part,
                 _job_id=operation_job_id(namespace, operation_id, attempt),
+                **job_tags(request_id),
             )
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("enqueue of bulk operation %s failed; the sweep will retry", operation_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,13 +20,28 @@ from typing import Any
 
 import aiosmtplib
 from arq import ArqRedis, Retry
+from prometheus_client import Counter, Histogram
 
+from jobs import job_tags
 from models.outbox import OutboundEmail
 from resolvers import documents, outbox
 from resolvers.context import system_scope
 from resolvers.runtime import now
 
 log = logging.getLogger(__name__)
+
+# Served at /metrics (app/metrics.py); outcome: sent, retry (a retryable failure), failed.
+DELIVERY_ATTEMPTS = Counter(
+    "trainhub_email_delivery_attempts_total", "SMTP delivery attempts, by outcome", ["outcome"]
+)
+DELIVERY_SECONDS = Histogram(
+    "trainhub_email_delivery_seconds", "Time of one SMTP delivery attempt, by outcome", ["outcome"]
+)
+
+
+def _count_attempt(outcome: str, started: float) -> None:
+    DELIVERY_ATTEMPTS.labels(outcome).inc()
+    DELIVERY_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
 
 @dataclass(frozen=True)
@@ -187,17 +203,21 @@ async def deliver_email(ctx: dict[str, Any], email_id: int) -> str:
     email = await outbox.claim_email(email_id, stale_after=policy.stale_after)
     if email is None:
         return "not claimable (done, or taken by another worker)"
+    started = time.perf_counter()
     try:
         refused = await pool.send(await build_message(email), [*email.to, *email.cc, *email.bcc])
     except DELIVERY_ERRORS as exc:
         if (answer := policy.permanent_error(exc)) is not None:
+            _count_attempt("failed", started)
             await outbox.mark_failed(email, answer)
             return f"failed: {answer}"
         error = f"{type(exc).__name__}: {exc}"
         delay = policy.retry_delay(email.attempts)
         if delay is None:
+            _count_attempt("failed", started)
             await outbox.mark_failed(email, f"gave up after {email.attempts} attempts: {error}")
             return "failed: too many attempts"
+        _count_attempt("retry", started)
         await outbox.mark_for_retry(email, error)
         log.warning(
             "email %s attempt %s failed (%s); retry in %.0fs",
@@ -207,6 +227,7 @@ async def deliver_email(ctx: dict[str, Any], email_id: int) -> str:
             delay,
         )
         raise Retry(defer=delay) from exc
+    _count_attempt("sent", started)
     await outbox.mark_sent(email, refused)
     return "sent" + (f" (refused: {', '.join(refused)})" if refused else "")
 
@@ -224,10 +245,12 @@ def delivery_job_id(namespace: str, email_id: int) -> str:
     return f"{namespace}:email:{email_id}"
 
 
-async def enqueue_deliveries(redis: ArqRedis, namespace: str, email_ids: Iterable[int]) -> int:
+async def enqueue_deliveries(
+    redis: ArqRedis, namespace: str, email_ids: Iterable[int], request_id: str = ""
+) -> int:
     """One delivery job per email on the email queue; returns how many were enqueued
     (or already pending). A failed enqueue is logged and skipped: the row stays QUEUED
-    and the outbox sweep enqueues it again."""
+    and the outbox sweep enqueues it again. ``request_id``: see ``job_tags``."""
     enqueued = 0
     for email_id in email_ids:
         try:
@@ -235,6 +258,7 @@ async def enqueue_deliveries(redis: ArqRedis, namespace: str, email_ids: Iterabl
                 deliver_email.__name__,
                 email_id,
                 _job_id=delivery_job_id(namespace, email_id),
+                **job_tags(request_id),
                 _queue_name=email_queue_name(namespace),
             )
         except Exception:  # noqa: BLE001 - see the docstring

@@ -23,6 +23,8 @@ from jobs.bulk_operations import (
 )
 from jobs.confirmation import expire_overdue_proposals, send_proposal_reminders
 from jobs.outbox_delivery import RetryPolicy, deliver_email, requeue_stuck_emails
+from jobs.prints import JOB_TIMEOUT_SECONDS as FILE_TIMEOUT_SECONDS
+from jobs.prints import generate_file, requeue_stale_files
 
 
 def email_tasks(policy: RetryPolicy) -> list[Function]:
@@ -53,7 +55,11 @@ def email_crons(namespace: str, policy: RetryPolicy, sweep_seconds: int) -> list
 
 def tasks() -> list[Function]:
     # Killed, an operation is resumed by the sweep (jobs/bulk_operations.py).
-    return [func(run_bulk_operation, timeout=JOB_TIMEOUT_SECONDS, max_tries=3, keep_result=0)]
+    return [
+        func(run_bulk_operation, timeout=JOB_TIMEOUT_SECONDS, max_tries=3, keep_result=0),
+        # A file is claimed once (QUEUED → RUNNING): a retry would find it taken.
+        func(generate_file, timeout=FILE_TIMEOUT_SECONDS, max_tries=1, keep_result=0),
+    ]
 
 
 def namespaced_cron(namespace: str, task: WorkerCoroutine, **schedule: Any) -> CronJob:
@@ -69,6 +75,7 @@ def crons(namespace: str) -> list[CronJob]:
         namespaced_cron(
             namespace, resume_bulk_operations, second={0, 20, 40}, run_at_startup=True, timeout=60
         ),
+        namespaced_cron(namespace, requeue_stale_files, second=50, run_at_startup=True, timeout=60),
         # Every minute: an expiry is at most a minute late (SPEC §5).
         namespaced_cron(
             namespace, expire_overdue_proposals, second=5, run_at_startup=True, timeout=120

@@ -20,6 +20,7 @@ APPS: dict[str, list[str]] = {
     "confirmation": ["models.confirmation"],
     "leads": ["models.leads"],
     "operations": ["models.operations"],
+    "exports": ["models.exports"],
 }
 
 

@@ -15,6 +15,7 @@ from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
 from tortoise.expressions import F, Q
+from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from models.outbox import EmailStatus, OutboundEmail
@@ -256,6 +257,16 @@ async def queued_email_ids(older_than: datetime, limit: int = 1000) -> list[int]
         .values_list("id", flat=True)
     )
     return cast(list[int], ids)
+
+
+async def depth_by_status() -> dict[EmailStatus, int]:
+    """Emails of every organisation by status (the /metrics outbox gauge)."""
+    rows = (
+        await OutboundEmail.all().group_by("status").annotate(n=Count("id")).values("status", "n")
+    )
+    counts = dict.fromkeys(EmailStatus, 0)
+    counts.update({EmailStatus(row["status"]): row["n"] for row in rows})
+    return counts
 
 
 def emails_query(scope: Scope, status: EmailStatus | None = None) -> QuerySet[OutboundEmail]:

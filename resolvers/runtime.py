@@ -25,6 +25,8 @@ class Dispatcher(Protocol):
 
     async def enqueue_operations(self, operation_ids: list[int]) -> None: ...
 
+    async def enqueue_files(self, file_ids: list[int]) -> None: ...
+
     async def publish_events(self, events: list[DomainEvent]) -> None: ...
 
 
@@ -36,6 +38,9 @@ class NullDispatcher:
 
     async def enqueue_operations(self, operation_ids: list[int]) -> None:
         return None  # the operations' sweep resumes queued operations later
+
+    async def enqueue_files(self, file_ids: list[int]) -> None:
+        return None  # the generated files' sweep picks queued files up later
 
     async def publish_events(self, events: list[DomainEvent]) -> None:
         return None
@@ -81,6 +86,7 @@ class Unit:
     email_ids: list[int] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     operation_ids: list[int] = field(default_factory=list)  # bulk operations for the worker
+    file_ids: list[int] = field(default_factory=list)  # files the worker generates (prints)
 
     async def dispatch(self) -> None:
         dispatcher = current().dispatcher
@@ -88,6 +94,8 @@ class Unit:
             await dispatcher.enqueue_emails(self.email_ids)
         if self.operation_ids:
             await dispatcher.enqueue_operations(self.operation_ids)
+        if self.file_ids:
+            await dispatcher.enqueue_files(self.file_ids)
         if self.events:
             await dispatcher.publish_events(self.events)
 
@@ -102,13 +110,13 @@ async def atomic() -> AsyncIterator[Unit]:
     if outer is not None:
         # A savepoint: if it rolls back, so does what it queued for dispatch.
         emails, events = len(outer.email_ids), len(outer.events)
-        operations = len(outer.operation_ids)
+        operations, files = len(outer.operation_ids), len(outer.file_ids)
         try:
             async with in_transaction():
                 yield outer
         except BaseException:
             del outer.email_ids[emails:], outer.events[events:]
-            del outer.operation_ids[operations:]
+            del outer.operation_ids[operations:], outer.file_ids[files:]
             raise
         return
     unit = Unit()

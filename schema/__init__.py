@@ -43,6 +43,7 @@ from schema.execution import FastFieldsExecutionContext
 from schema.guards import OperationGuard
 from schema.leads import mutations as lead_mutations
 from schema.leads import queries as lead_queries
+from schema.metrics import OperationMetrics
 from schema.sessions import mutations as session_mutations
 from schema.sessions import queries as session_queries
 from schema.subpanels import mutations as subpanel_mutations
@@ -113,6 +114,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
     if limits.production:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [
+        OperationMetrics,  # first: its exit runs last, after masking and typing
         # A document over the token limit fails parsing, which the cache never keeps.
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=DOCUMENTS_CACHED),

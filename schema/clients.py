@@ -126,7 +126,11 @@ class Client(relay.Node):
 
 def _main_of(main_contact_id: int | None, contacts: list[Contact]) -> Contact | None:
     # The main contact is one of the client's own contacts (set_main_contact checks it).
-    return next((c for c in contacts if c.id == main_contact_id), None)
+    if main_contact_id is not None:  # no scan for the clients without one
+        for contact in contacts:
+            if contact.id == main_contact_id:
+                return contact
+    return None
 
 
 async def client_nodes(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -20,6 +21,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+@lru_cache(maxsize=4096)  # the same first offsets on every page of every list
 def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
 

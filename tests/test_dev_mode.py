@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,11 +17,12 @@ import aiosmtplib
 import httpx
 import pytest
 
+from tests.faults_support import descendants, spawn, wait_gone
 from tests.smtp import free_port
 
 
 @pytest.fixture
-def dev_server(tmp_path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
+async def dev_server(tmp_path: Path) -> AsyncIterator[tuple[str, int, dict[str, str]]]:
     port, smtp_port = free_port(), free_port()
     env = {
         key: value
@@ -29,15 +30,12 @@ def dev_server(tmp_path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
         if key not in {"DATABASE_URL", "REDIS_URL", "SMTP_HOST", "ENVIRONMENT", "SECRET_KEY"}
     }
     env.update({"VAR_DIR": str(tmp_path / "var"), "SMTP_PORT": str(smtp_port)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "dev", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = spawn(["dev", "--demo", "--port", str(port)], env, quiet=True)
     yield f"http://127.0.0.1:{port}", smtp_port, env
+    children = descendants(proc.pid)
     proc.terminate()
-    proc.wait(timeout=20)
+    await asyncio.to_thread(proc.wait, 20)
+    await wait_gone(children, "after the dev-mode test")  # its embedded redis-server too
 
 
 async def test_dev_mode_serves_graphiql_login_and_mailbox(

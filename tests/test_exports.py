@@ -146,7 +146,7 @@ async def test_leads_csv_equals_the_graphql_list_for_the_same_filter_and_order(
     client: httpx.AsyncClient, gql: GraphQLClient, tenant: Tenant
 ) -> None:
     await make_leads(tenant)
-    wanted = {"statuses": ["NEW", "ASSIGNED"]}
+    wanted = {"statuses": ["NEW", "ASSIGNED"], "createdFrom": "2020-01-01T00:00:00Z"}
     order = {"field": "NAME", "descending": False}
     for lang, header in (("fr", LEAD_HEADER_FR), ("en", LEAD_HEADER_EN)):
         listed = await gql.ok(

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
@@ -25,6 +23,7 @@ from resolvers.errors import UserError
 from schema.errors import MASKED_MESSAGE, refused_input
 from tests.conftest import GraphQLClient, LiveServer, Tenant
 from tests.isolation_support import live_schema
+from tests.logs import captured_tracebacks
 
 EXAMPLES = int(os.environ.get("TRAINHUB_FUZZ_EXAMPLES", "150"))
 
@@ -50,29 +49,6 @@ KNOWN_DEFECTS = {
     "missing 1 required positional argument: 'value'": "defect 1 (updateLeadField)",
     "object has no attribute 'filename'": "defect 9 (uploadDocument with a string)",
 }
-
-
-class Tracebacks(logging.Handler):
-    """Log records carrying an exception, from any logger of the process."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.exc_info[1] is not None:
-            self.records.append(record)
-
-
-@contextmanager
-def captured_tracebacks() -> Iterator[Tracebacks]:
-    handler = Tracebacks()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
 
 
 def known(text: str) -> bool:

@@ -41,6 +41,7 @@ from resolvers.sessions.listing import SessionFilter, SessionOrder, sessions_que
 F = TypeVar("F")  # the list's filter type
 S = TypeVar("S")  # the list's sort (order) type
 Row = Mapping[str, Any]  # one record's model fields, by field name
+ISO = (date, datetime)  # written in ISO 8601, as the API writes them
 
 
 @dataclass(frozen=True)
@@ -72,17 +73,6 @@ class Column:
         return self.en if labels.locale_of(locale) == "en" else self.fr
 
 
-def value_text(value: Any) -> str:
-    """A typed value as the API writes it: empty for none, ISO for dates and datetimes."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def text(key: str, fr: str, en: str, name: str) -> Column:
     """A column of free text as typed (never null: the text fields default to "")."""
     return Column(
@@ -91,8 +81,19 @@ def text(key: str, fr: str, en: str, name: str) -> Column:
 
 
 def typed(key: str, fr: str, en: str, name: str) -> Column:
-    """A column of a typed value (number, date, datetime) as the API writes it."""
-    return Column(key, fr, en, (name,), lambda rows, _: [value_text(row[name]) for row in rows])
+    """A column of a number, date or datetime as the API writes it (ISO 8601 dates)."""
+
+    def cells(rows: Sequence[Row], _: Batch) -> list[str]:
+        return [
+            ""
+            if (value := row[name]) is None
+            else value.isoformat()
+            if isinstance(value, ISO)
+            else str(value)
+            for row in rows
+        ]
+
+    return Column(key, fr, en, (name,), cells)
 
 
 def labelled(key: str, fr: str, en: str, name: str, label: Callable[[Any, str], str]) -> Column:

@@ -1,0 +1,178 @@
+"""Lists printed to PDF over HTTP (``GET /print/{list}.pdf``): the table of the list's
+columns for a filter or a selection, the page header (organisation, filter, date of
+printing, page numbers), the change log, signed links, and lists above the in-request
+limit rendered by the worker into a file to download."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from strawberry import relay
+
+from models.exports import GeneratedFile
+from models.leads import Lead, LeadStatus
+from resolvers.prints.lists import IN_REQUEST_LIMIT
+from tests.confirmation_support import MANUAL, add_session_client, fr, today
+from tests.conftest import GraphQLClient, Tenant
+from tests.print_support import assert_pdf, page_count, pdf_text, render_first_page
+
+AUDIT = """query { auditLog(first: 10) { edges { node { action reason newValue } } } }"""
+LINK = """mutation($selection: JSON) {
+  createExportLink(list: LEADS, selection: $selection, format: PDF) { url } }"""
+
+
+async def make_leads(tenant: Tenant, names: list[str], status: LeadStatus) -> list[Lead]:
+    return [
+        await Lead.create(
+            organization_id=tenant.org.id,
+            first_name=first,
+            last_name=f"Dupré-{n}",
+            email=f"{first.lower()}.{n}@exemple.fr",
+            status=status,
+            account_name="Établissements Méhari et Fils, société anonyme à conseil d'administration",
+        )
+        for n, first in enumerate(names)
+    ]
+
+
+def gids(leads: list[Lead]) -> list[str]:
+    return [relay.to_base64("Lead", lead.id) for lead in leads]
+
+
+async def test_a_filtered_lead_list_prints_its_columns_header_and_page_numbers(
+    client: httpx.AsyncClient, gql: GraphQLClient, tenant: Tenant
+) -> None:
+    shown = await make_leads(tenant, ["Hélène", "Zoé", "Anaïs"], LeadStatus.RECYCLED)
+    await make_leads(tenant, ["Gérard"], LeadStatus.NEW)
+    response = await client.get(
+        "/print/leads.pdf",
+        params={
+            "filter": json.dumps({"statuses": ["RECYCLED"]}),
+            "order": json.dumps({"field": "NAME", "descending": False}),
+        },
+        headers=tenant.viewer.headers,
+    )
+    text = assert_pdf(response)
+
+    assert tenant.org.name in text and f"Imprimé le {fr(today())}" in text
+    assert "Clients potentiels (3)" in text and "Filtre : statuses = RECYCLED" in text
+    assert "Prénom" in text and "Statut" in text and "Nom du compte" in text
+    squeezed = "".join(text.split())  # a narrow cell wraps its value over lines
+    for lead in shown:
+        assert f"{lead.first_name} {lead.last_name}" in text
+    assert "Gérard" not in text
+    assert text.count("Recyclé") == 3
+    # The long account name wraps inside its cell, every word kept.
+    assert squeezed.count("sociétéanonymeàconseild'administration") == 3
+    assert "Page 1 / 1" in text
+
+    entries = (await gql.ok(AUDIT, as_=tenant.admin))["auditLog"]["edges"]
+    logged = json.loads(entries[0]["node"]["newValue"])
+    assert entries[0]["node"]["action"] == "print"
+    assert logged["list"] == "leads" and logged["rows"] == 3 and logged["format"] == "pdf"
+
+
+async def test_a_session_list_prints_the_confirmation_column_and_each_clients_label(
+    client: httpx.AsyncClient, gql: GraphQLClient, tenant: Tenant
+) -> None:
+    first = await add_session_client(tenant, client_name="Hôtel Beauséjour")
+    second = await add_session_client(tenant, session=first.session, client_name="Crêperie Île")
+    await gql.ok(MANUAL, {"id": second.gid, "on": True}, as_=tenant.staff)
+    response = await client.get(
+        "/print/sessions.pdf", params={"lang": "en"}, headers=tenant.staff.headers
+    )
+    text = assert_pdf(response)
+    assert "Sessions (1)" in text and "Filter : none (every record)" in text
+    assert "Client date confirmation" in text and "To confirm" in text
+    assert "Hôtel Beauséjour : Date(s) to be confirmed" in text
+    assert "Crêperie Île : Date(s) validated manually" in text
+
+
+async def test_a_selection_of_ids_prints_those_records_and_refuses_a_foreign_one(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    leads = await make_leads(tenant, ["Hélène", "Zoé", "Anaïs"], LeadStatus.NEW)
+    picked = gids(leads[:2])
+    response = await client.get(
+        "/print/leads.pdf",
+        params={"selection": json.dumps({"ids": picked}), "columns": "lastName,firstName,email"},
+        headers=tenant.staff.headers,
+    )
+    text = assert_pdf(response)
+    assert "Sélection : 2 dossier(s) choisi(s)" in text and "Anaïs" not in text
+    assert "Dupré-0 Hélène hélène.0@exemple.fr" in text and "Dupré-1 Zoé zoé.1@exemple.fr" in text
+
+    foreign = await client.get(
+        "/print/leads.pdf",
+        params={"selection": json.dumps({"ids": picked})},
+        headers=other_tenant.staff.headers,
+    )
+    missing = await client.get(
+        "/print/leads.pdf",
+        params={"selection": json.dumps({"ids": [relay.to_base64("Lead", 10**12)]})},
+        headers=other_tenant.staff.headers,
+    )
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json()["code"] == missing.json()["code"] == "NOT_FOUND"
+    assert (await client.get("/print/leads.pdf")).status_code == 401
+    unknown = await client.get("/print/invoices.pdf", headers=tenant.staff.headers)
+    assert unknown.status_code == 400 and unknown.json()["field"] == "list"
+
+
+async def test_a_signed_link_prints_without_a_bearer_header(
+    client: httpx.AsyncClient, gql: GraphQLClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    leads = await make_leads(tenant, ["Hélène", "Zoé"], LeadStatus.NEW)
+    selection = {"ids": gids(leads[:1])}
+    url = (await gql.ok(LINK, {"selection": selection}, as_=tenant.staff))["createExportLink"][
+        "url"
+    ]
+    assert "/print/leads.pdf?" in url
+    text = assert_pdf(await client.get(url))
+    assert "Hélène" in text and "Zoé" not in text
+    stranger = await client.get(url, headers=other_tenant.staff.headers)
+    assert stranger.status_code == 403
+
+
+async def test_a_list_above_the_limit_is_rendered_by_the_worker_into_a_file(
+    client: httpx.AsyncClient, tenant: Tenant, run_worker: Any
+) -> None:
+    count = IN_REQUEST_LIMIT + 1
+    await Lead.bulk_create(
+        [
+            Lead(organization_id=tenant.org.id, first_name="Élodie", last_name=f"Mérieux {n:04d}")
+            for n in range(count)
+        ]
+    )
+    asked = await client.get(
+        "/print/leads.pdf",
+        params={"order": json.dumps({"field": "NAME", "descending": False})},
+        headers=tenant.staff.headers,
+    )
+    assert asked.status_code == 202, asked.text
+    queued = asked.json()
+    assert queued["status"] == "QUEUED" and queued["rows"] == count
+    early = await client.get(queued["downloadUrl"], headers=tenant.staff.headers)
+    assert early.status_code == 409
+
+    await run_worker()
+
+    status = await client.get(queued["statusUrl"], headers=tenant.staff.headers)
+    assert status.status_code == 200 and status.json()["status"] == "DONE"
+    download = await client.get(queued["downloadUrl"], headers=tenant.staff.headers)
+    assert download.status_code == 200 and download.headers["content-type"] == "application/pdf"
+    render_first_page(download.content)
+    text = pdf_text(download.content)
+    assert f"Clients potentiels ({count})" in text
+    assert text.count("Élodie Mérieux") == count
+    assert text.index("Mérieux 0000") < text.index("Mérieux 0250") < text.index("Mérieux 0500")
+    pages = page_count(download.content)
+    assert f"Page {pages} / {pages}" in text and pages > 5
+
+    # Only whoever asked sees the file: another user of the organisation gets a 404.
+    for path in (queued["statusUrl"], queued["downloadUrl"]):
+        assert (await client.get(path, headers=tenant.admin.headers)).status_code == 404
+        assert (await client.get(path)).status_code == 401
+    assert await GeneratedFile.filter(organization_id=tenant.org.id).count() == 1
