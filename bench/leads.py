@@ -63,6 +63,15 @@ GRAPHQL_LIST = """{ leads(filter: {waitlistStatuses: [PENDING], productCode: "PY
   orderBy: {field: NAME, descending: false}, first: 50) {
   totalCount edges { node { id firstName lastName email waitlistProductCode
   status { value label } waitlistStatus { value } } } } }"""
+GRAPHQL_LIST_SUBPANELS = GRAPHQL_LIST.replace(
+    "waitlistStatus { value }", "waitlistStatus { value } subpanels { key totalCount }"
+)
+# A lead's panels (resolvers/subpanels/registry.py): one grouped COUNT each for the page.
+RAW_LINK_COUNTS = """SELECT owner_id, count(*) FROM recordlink WHERE organization_id = $1
+  AND owner_type = 'lead' AND target_type = $2 AND owner_id = ANY($3::int[]) GROUP BY owner_id"""
+RAW_CHANGE_COUNTS = """SELECT record_id, count(*) FROM changelogentry WHERE organization_id = $1
+  AND record_type = 'lead' AND record_id = ANY($2::int[]) GROUP BY record_id"""
+LINKED_PANELS = ("note", "task", "document", "email")
 RAW_GROUP_PAGE = """WITH live AS (
     SELECT email_norm, name_norm, phone_norm, account_norm FROM lead
     WHERE organization_id = $1 AND deleted_at IS NULL),
@@ -181,6 +190,25 @@ def list_pairs(scope: Scope, raw: asyncpg.Connection) -> list[Pair]:
     ]
 
 
+def subpanels_pair(scope: Scope, raw: asyncpg.Connection) -> Pair:
+    """The same page with each lead's ``subpanels { key totalCount }``, and its raw SQL."""
+    schema = build_schema()
+    org_id = scope.organization_id
+
+    async def graphql_subpanels() -> None:
+        result = await schema.execute(GRAPHQL_LIST_SUBPANELS, context_value=Context(scope=scope))
+        assert not result.errors, result.errors
+
+    async def raw_subpanels() -> None:
+        ids = [row["id"] for row in (await raw.fetch(RAW_LIST, org_id))[:50]]
+        await raw.fetchval(RAW_LIST_COUNT, org_id)
+        for target in LINKED_PANELS:
+            await raw.fetch(RAW_LINK_COUNTS, org_id, target, ids)
+        await raw.fetch(RAW_CHANGE_COUNTS, org_id, ids)
+
+    return ("list page + totalCount + subpanels counts (GraphQL)", graphql_subpanels, raw_subpanels)
+
+
 async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, float]]:
     scope = system_scope(org_id)
     raw = await asyncpg.connect(dsn)
@@ -239,6 +267,7 @@ async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, 
 
     pairs = [
         *list_pairs(scope, raw),
+        subpanels_pair(scope, raw),
         ("free-text search page (resolvers)", resolver_search, raw_search),
         ("duplicate groups page (resolvers)", resolver_group_page, raw_group_page),
         ("duplicate groups page + totalCount (resolvers)", resolver_groups, raw_groups),

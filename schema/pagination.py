@@ -6,6 +6,7 @@ at ``MAX_PAGE_SIZE`` (SPEC §10). ``totalCount`` costs a COUNT query only when a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
@@ -93,14 +94,32 @@ async def paginate(
     first: int | None,
     after: str | None,
     to_node: Callable[[Any], R],
+    *,
+    count_too: bool = False,
 ) -> Connection[R]:
-    """One page of an ordered, already-scoped queryset (one SELECT; COUNT on demand)."""
+    """One page of an ordered, already-scoped queryset (one SELECT; COUNT on demand).
+    ``count_too`` (the query selects totalCount): the COUNT runs beside the SELECT, on a
+    second pooled connection (in a transaction, Tortoise runs them one after the other),
+    so the page waits for the slower of the two rather than for both."""
     size = page_size(first)
     offset = decode_cursor(after)
-    rows = await queryset.offset(offset).limit(size + 1)
+    page = queryset.offset(offset).limit(size + 1)
+    count: Callable[[], Awaitable[int]] = queryset.count
+    if count_too:
+        rows, total = await asyncio.gather(page, queryset.count())
+        count = _known(total)
+    else:
+        rows = await page
     return build_connection(
-        [to_node(row) for row in rows[:size]], offset, size, len(rows) > size, queryset.count
+        [to_node(row) for row in rows[:size]], offset, size, len(rows) > size, count
     )
+
+
+def _known(total: int) -> Callable[[], Awaitable[int]]:
+    async def count() -> int:
+        return total
+
+    return count
 
 
 def paginate_loaded(
@@ -110,10 +129,6 @@ def paginate_loaded(
     size = page_size(first)
     offset = decode_cursor(after)
     page = items[offset : offset + size]
-
-    async def count() -> int:
-        return len(items)
-
     return build_connection(
-        [to_node(row) for row in page], offset, size, len(items) > offset + size, count
+        [to_node(row) for row in page], offset, size, len(items) > offset + size, _known(len(items))
     )

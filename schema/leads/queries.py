@@ -15,6 +15,7 @@ from schema.leads.enums import DuplicateReasonValue
 from schema.leads.inputs import LeadFilterInput, LeadOrderBy, lead_filter, lead_order
 from schema.leads.types import DuplicateLeadGroup, Lead, LeadDuplicate, Store
 from schema.pagination import Connection, build_connection, decode_cursor, page_size, paginate
+from schema.prefetch import below, selections_of
 from schema.relay import db_id
 
 
@@ -36,7 +37,8 @@ class Query:
     ) -> Connection[Lead]:
         scope = info.context.require_scope()
         qs = listing.list_leads(scope, lead_filter(filter), lead_order(order_by))
-        return await paginate(qs, first, after, Lead.from_row)
+        count_too = below(selections_of(info), "totalCount") is not None
+        return await paginate(qs, first, after, Lead.from_row, count_too=count_too)
 
     @strawberry.field(description="Who changed what on a lead, oldest first.")
     async def lead_change_log(self, info: Info, id: relay.GlobalID) -> list[ChangeLogEntry]:

@@ -24,7 +24,7 @@ from schema.documents import Document
 from schema.leads.types import Lead
 from schema.outbox import Email
 from schema.pagination import Connection, build_connection, decode_cursor, page_size
-from schema.prefetch import below, selections_of
+from schema.prefetch import below, later, selections_of
 from schema.sessions.types import SessionClient, session_client_nodes
 from schema.subpanels.records import Note, Task
 
@@ -91,6 +91,8 @@ class Subpanel:
     owner_type: strawberry.Private[OwnerType]
     owner_id: strawberry.Private[int]
     panel: strawberry.Private[Panel]
+    # Loaded by subpanels_of for the whole page when the query selects totalCount.
+    loaded_count: strawberry.Private[int | None] = None
 
     @classmethod
     def of(
@@ -118,8 +120,10 @@ class Subpanel:
         description="How many records the panel holds; asked for a whole list page, one "
         "grouped COUNT per panel."
     )
-    async def total_count(self, info: Info) -> int:
-        return await self._count(info)
+    def total_count(self, info: Info) -> int:
+        if self.loaded_count is not None:
+            return self.loaded_count
+        return later(self._count(info))
 
     @strawberry.field(description="The panel's records, a page at a time.")
     async def records(
@@ -148,11 +152,20 @@ async def subpanels_of(
     layouts cost one query per request."""
     wanted = {panel_of(owner_type, k, field=f"keys.{i}").key for i, k in enumerate(keys or ())}
     found = await info.context.loader(panel_layouts).load(owner_type)
-    return [
+    panels = [
         Subpanel.of(s, owner_type, owner_id, info.context.locale)
         for s in found.panels
         if keys is None or s.panel.key in wanted
     ]
+    if below(selections_of(info), "totalCount") is not None:
+        # One wait per record rather than per panel; still one grouped COUNT per panel
+        # for a whole page, the records' calls reaching the loader in the same tick.
+        counts = await info.context.loader(panel_counts).load_many(
+            [(owner_type, p.key, owner_id) for p in panels]
+        )
+        for panel, count in zip(panels, counts, strict=True):
+            panel.loaded_count = count
+    return panels
 
 
 @strawberry.type(description="A subpanel in the caller's layout of a record type.")
