@@ -68,6 +68,19 @@ class Actor:
     def user_id(self) -> int | None:
         return int(self.id) if self.kind == ActorKind.USER and self.id else None
 
+    @classmethod
+    def restored(
+        cls, kind: str, id: str | None, label: str, role: str | None, scopes: Iterable[str]
+    ) -> Actor:
+        """An actor from its stored fields, for work a job does on someone's behalf."""
+        return cls(
+            ActorKind(kind),
+            id,
+            label,
+            role=Role(role) if role else None,
+            scopes=frozenset(ApiScope(s) for s in scopes),
+        )
+
 
 SYSTEM = Actor(ActorKind.SYSTEM, label="system")
 

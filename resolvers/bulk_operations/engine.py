@@ -30,13 +30,12 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from models.core import ApiScope, Role
 from models.operations import BulkOperation, BulkOperationItem, OperationStatus
 from resolvers.audit import log_action
 from resolvers.bulk import ErrorPolicy, ItemError
 from resolvers.bulk_operations.kinds import Batch, BatchItem, ItemOutcome, kind_of
 from resolvers.bulk_operations.rows import insert_rows
-from resolvers.context import Actor, ActorKind, Scope
+from resolvers.context import Actor, Scope
 from resolvers.errors import ValidationFailed, WrongState
 from resolvers.events import emit_event
 from resolvers.runtime import atomic, now
@@ -53,12 +52,12 @@ FINAL = (OperationStatus.DONE, OperationStatus.FAILED, OperationStatus.REVERTED)
 
 def scope_of(operation: BulkOperation) -> Scope:
     """The scope of whoever started ``operation``: the worker acts as them."""
-    actor = Actor(
-        ActorKind(operation.actor_kind),
+    actor = Actor.restored(
+        operation.actor_kind,
         operation.actor_id,
         operation.actor_label,
-        role=Role(operation.actor_role) if operation.actor_role else None,
-        scopes=frozenset(ApiScope(s) for s in operation.actor_scopes),
+        operation.actor_role,
+        operation.actor_scopes,
     )
     return Scope(operation.organization_id, actor)
 

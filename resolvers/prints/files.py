@@ -16,9 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
-from models.core import ApiScope, Role
 from models.exports import FileStatus, GeneratedFile
-from resolvers.context import Actor, ActorKind, Scope
+from resolvers.context import Actor, Scope
 from resolvers.errors import NotFound
 from resolvers.exports.lists import list_definition
 from resolvers.prints.lists import ListPrint, render_list
@@ -61,13 +60,12 @@ async def queue_list_print(scope: Scope, job: ListPrint) -> GeneratedFile:
 
 def _scope_of(file: GeneratedFile) -> Scope:
     """Whoever asked for ``file``: the worker prints as them (access, change log)."""
-    role, scopes = file.parameters.get("role"), file.parameters.get("scopes", [])
-    actor = Actor(
-        ActorKind(file.actor_kind),
+    actor = Actor.restored(
+        file.actor_kind,
         file.actor_id,
         file.actor_label,
-        role=Role(role) if role else None,
-        scopes=frozenset(ApiScope(s) for s in scopes),
+        file.parameters.get("role"),
+        file.parameters.get("scopes", []),
     )
     return Scope(file.organization_id, actor)
 
