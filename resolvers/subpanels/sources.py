@@ -1,5 +1,6 @@
 """Where a subpanel's records come from: each source counts them for many owners with one
-grouped COUNT (a whole list page at once) and pages them for one owner in a given order."""
+grouped COUNT (a whole list page at once; ``count_together`` sends several panels' counts
+as one statement) and pages them for one owner in a given order."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
 
-from tortoise.expressions import Subquery
+from pypika_tortoise.terms import Parameterizer
+from tortoise.expressions import RawSQL, Subquery
 from tortoise.functions import Count
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesQuery
 
 from models.audit import ChangeLogEntry
 from models.records import RecordLink
@@ -38,10 +40,17 @@ class Source(ABC):
         """The owner's records, unordered."""
 
     @abstractmethod
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted | None:
+        """The rows to count for these owners, if one grouped COUNT counts them (None: it
+        takes more than one statement, ``counts`` says how)."""
+
     async def counts(
         self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
     ) -> dict[int, int]:
         """How many records each owner has (owners without any are left out)."""
+        counted = self.counted(scope, owner_type, owner_ids)
+        assert counted is not None, f"{type(self).__name__} overrides counts"
+        return (await count_together([counted]))[0]
 
     async def page(
         self, scope: Scope, owner_type: str, owner_id: int, order: Order, offset: int, limit: int
@@ -62,10 +71,34 @@ class Source(ABC):
         return [f"-{c}" if descending else c for c in columns]
 
 
-async def grouped_counts(rows: QuerySet[Any], key: str) -> dict[int, int]:
-    """``{key value: number of rows}``: one SELECT … GROUP BY."""
-    pairs = await rows.annotate(n=Count("id")).group_by(key).values_list(key, "n")
-    return {int(k): int(n) for k, n in pairs}
+@dataclass(frozen=True)
+class Counted:
+    """Rows counted per owner: ``key`` is their column holding the owner's id."""
+
+    rows: QuerySet[Any]
+    key: str
+
+
+async def count_together(parts: Sequence[Counted]) -> list[dict[int, int]]:
+    """Each part's ``{owner id: rows}``, all in one statement: the parts' grouped COUNTs
+    joined by UNION ALL, a literal column telling their rows apart."""
+    queries: list[ValuesQuery[Any]] = [
+        part.rows.annotate(n=Count("id"), part=RawSQL(str(i)))
+        .group_by(part.key)
+        .values("part", "n", owner=part.key)
+        for i, part in enumerate(parts)
+    ]
+    for query in queries:
+        query.sql()  # builds its pypika query on the connection it runs on (a transaction's)
+    # One parameterizer across the parts numbers their placeholders on ($1 … $n).
+    parameters = Parameterizer()
+    context = queries[0].query.QUERY_CLS.SQL_CONTEXT.copy(parameterizer=parameters)
+    sql = " UNION ALL ".join(query.query.get_sql(context) for query in queries)
+    rows = await queries[0]._db.execute_query_dict(sql, parameters.values)
+    found: list[dict[int, int]] = [{} for _ in parts]
+    for row in rows:
+        found[int(row["part"])][int(row["owner"])] = int(row["n"])
+    return found
 
 
 def links_of(scope: Scope, owner_type: str, target_type: str) -> QuerySet[RecordLink]:
@@ -82,11 +115,9 @@ class Linked(Source):
         targets = links_of(scope, owner_type, self.target_type).filter(owner_id=owner_id)
         return scope.query(self.model).filter(id__in=Subquery(targets.values("target_id")))
 
-    async def counts(
-        self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
-    ) -> dict[int, int]:
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted:
         links = links_of(scope, owner_type, self.target_type).filter(owner_id__in=owner_ids)
-        return await grouped_counts(links, "owner_id")
+        return Counted(links, "owner_id")
 
 
 @dataclass(frozen=True)
@@ -106,20 +137,24 @@ class Related(Source):
         owner = scope.query(owner_model).filter(id=owner_id).values(column)
         return rows.filter(**{f"{self.key}__in": Subquery(owner)})
 
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted | None:
+        return None if self.via else self._by_key(scope, owner_ids)
+
     async def counts(
         self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
     ) -> dict[int, int]:
         if self.via is None:
-            return await self._counts_by_key(scope, owner_ids)
+            return await super().counts(scope, owner_type, owner_ids)
+        # The owners' values of the column first, then the rows counted by value.
         owner_model, column = self.via
         pairs = await scope.query(owner_model).filter(id__in=owner_ids).values_list("id", column)
         values = {owner: value for owner, value in pairs if value is not None}
-        counts = await self._counts_by_key(scope, sorted(set(values.values())))
+        [counts] = await count_together([self._by_key(scope, sorted(set(values.values())))])
         return {owner: counts[value] for owner, value in values.items() if value in counts}
 
-    async def _counts_by_key(self, scope: Scope, values: Sequence[int]) -> dict[int, int]:
+    def _by_key(self, scope: Scope, values: Sequence[int]) -> Counted:
         rows = scope.query(self.model).filter(**self.where, **{f"{self.key}__in": values})
-        return await grouped_counts(rows, self.key)
+        return Counted(rows, self.key)
 
 
 @dataclass(frozen=True)
@@ -132,10 +167,8 @@ class ChangeLog(Source):
     def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
         return scope.query(ChangeLogEntry).filter(record_type=owner_type, record_id=owner_id)
 
-    async def counts(
-        self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
-    ) -> dict[int, int]:
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted:
         entries = scope.query(ChangeLogEntry).filter(
             record_type=owner_type, record_id__in=owner_ids
         )
-        return await grouped_counts(entries, "record_id")
+        return Counted(entries, "record_id")
