@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 from resolvers.context import Scope
 from resolvers.subpanels.layout import Layout, layouts
 from resolvers.subpanels.registry import OwnerType, panel_of
-from resolvers.subpanels.sources import Counted, count_together
+from resolvers.subpanels.sources import Part, count_together
 
 CountKey = tuple[OwnerType, str, int]  # (owner type, panel key, owner id)
 
@@ -24,16 +24,15 @@ def panel_counts(scope: Scope) -> DataLoader[CountKey, int]:
         for owner_type, key, owner_id in keys:
             owners[(owner_type, key)].add(owner_id)
         counts: dict[tuple[OwnerType, str], dict[int, int]] = {}
-        together: dict[tuple[OwnerType, str], Counted] = {}
+        together: dict[tuple[OwnerType, str], Part] = {}
         for (owner_type, key), ids in owners.items():
             source = panel_of(owner_type, key).source
-            counted = source.counted(scope, owner_type, sorted(ids))
-            if counted is None:
+            if source.counted(scope, owner_type, []) is None:  # not one grouped COUNT
                 counts[(owner_type, key)] = await source.counts(scope, owner_type, sorted(ids))
             else:
-                together[(owner_type, key)] = counted
+                together[(owner_type, key)] = (source, owner_type, sorted(ids))
         if together:
-            found = await count_together(list(together.values()))
+            found = await count_together(scope, list(together.values()))
             counts.update(zip(together, found, strict=True))
         return [counts[(owner_type, key)].get(owner_id, 0) for owner_type, key, owner_id in keys]
 

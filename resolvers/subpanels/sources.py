@@ -5,9 +5,10 @@ as one statement) and pages them for one owner in a given order."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, cast
 
 from pypika_tortoise.terms import Parameterizer
@@ -48,9 +49,7 @@ class Source(ABC):
         self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
     ) -> dict[int, int]:
         """How many records each owner has (owners without any are left out)."""
-        counted = self.counted(scope, owner_type, owner_ids)
-        assert counted is not None, f"{type(self).__name__} overrides counts"
-        return (await count_together([counted]))[0]
+        return (await count_together(scope, [(self, owner_type, owner_ids)]))[0]
 
     async def page(
         self, scope: Scope, owner_type: str, owner_id: int, order: Order, offset: int, limit: int
@@ -79,26 +78,60 @@ class Counted:
     key: str
 
 
-async def count_together(parts: Sequence[Counted]) -> list[dict[int, int]]:
-    """Each part's ``{owner id: rows}``, all in one statement: the parts' grouped COUNTs
-    joined by UNION ALL, a literal column telling their rows apart."""
-    queries: list[ValuesQuery[Any]] = [
-        part.rows.annotate(n=Count("id"), part=RawSQL(str(i)))
-        .group_by(part.key)
-        .values("part", "n", owner=part.key)
-        for i, part in enumerate(parts)
-    ]
-    for query in queries:
-        query.sql()  # builds its pypika query on the connection it runs on (a transaction's)
+Part = tuple["Source", str, Sequence[int]]  # (source, owner type, owner ids)
+
+
+async def count_together(scope: Scope, parts: Sequence[Part]) -> list[dict[int, int]]:
+    """Each ``(source, owner type, owner ids)`` part's ``{owner id: rows}``, all in one
+    statement: the parts' grouped COUNTs joined by UNION ALL, a literal column telling
+    their rows apart. The statement is rendered once per shape (scope, sources, owner types,
+    number of ids of each); then only the ids change in its values."""
+    shape = tuple((source, owner_type, len(ids)) for source, owner_type, ids in parts)
+    db = parts[0][0].model._meta.db  # the connection it runs on (a transaction's)
+    sql, template, slots = _statement(scope, shape, db.capabilities.dialect)
+    values = list(template)
+    for position, part, index in slots:
+        values[position] = parts[part][2][index]
+    found: list[dict[int, int]] = [{} for _ in parts]
+    for row in await db.execute_query_dict(sql, values):
+        found[int(row["part"])][int(row["owner"])] = int(row["n"])
+    return found
+
+
+Slot = tuple[int, int, int]  # (position in the values, part, index in the part's ids)
+
+
+@lru_cache(maxsize=1024)
+def _statement(
+    scope: Scope, shape: tuple[tuple[Source, str, int], ...], dialect: str
+) -> tuple[str, tuple[Any, ...], tuple[Slot, ...]]:
+    """The union of ``shape``'s grouped COUNTs for stand-in owner ids (negative: no row has
+    them), its values, and where the real ids go in them."""
+    stand_ins: dict[int, tuple[int, int]] = {}
+    queries: list[ValuesQuery[Any]] = []
+    for i, (source, owner_type, size) in enumerate(shape):
+        ids = [-1 - len(stand_ins) - j for j in range(size)]
+        stand_ins.update({owner: (i, j) for j, owner in enumerate(ids)})
+        counted = source.counted(scope, owner_type, ids)
+        assert counted is not None, f"{type(source).__name__} counts in more than one statement"
+        query = (
+            counted.rows.annotate(n=Count("id"), part=RawSQL(str(i)))
+            .group_by(counted.key)
+            .values("part", "n", owner=counted.key)
+        )
+        query._choose_db_if_not_chosen()  # what .sql() does, without rendering the SQL
+        query._make_query()
+        queries.append(query)
     # One parameterizer across the parts numbers their placeholders on ($1 … $n).
     parameters = Parameterizer()
     context = queries[0].query.QUERY_CLS.SQL_CONTEXT.copy(parameterizer=parameters)
     sql = " UNION ALL ".join(query.query.get_sql(context) for query in queries)
-    rows = await queries[0]._db.execute_query_dict(sql, parameters.values)
-    found: list[dict[int, int]] = [{} for _ in parts]
-    for row in rows:
-        found[int(row["part"])][int(row["owner"])] = int(row["n"])
-    return found
+    slots = tuple(
+        (position, *stand_ins[value])
+        for position, value in enumerate(parameters.values)
+        if type(value) is int and value in stand_ins
+    )
+    return sql, tuple(parameters.values), slots
 
 
 def links_of(scope: Scope, owner_type: str, target_type: str) -> QuerySet[RecordLink]:
@@ -127,10 +160,10 @@ class Related(Source):
 
     key: str = ""
     via: tuple[type[Model], str] | None = None  # (owner model, its column the key matches)
-    where: Mapping[str, Any] = field(default_factory=dict)
+    where: tuple[tuple[str, Any], ...] = ()  # more filters: (lookup, value) pairs
 
     def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
-        rows = scope.query(self.model).filter(**self.where)
+        rows = scope.query(self.model).filter(**dict(self.where))
         if self.via is None:
             return rows.filter(**{self.key: owner_id})
         owner_model, column = self.via
@@ -149,11 +182,12 @@ class Related(Source):
         owner_model, column = self.via
         pairs = await scope.query(owner_model).filter(id__in=owner_ids).values_list("id", column)
         values = {owner: value for owner, value in pairs if value is not None}
-        [counts] = await count_together([self._by_key(scope, sorted(set(values.values())))])
+        by_value = replace(self, via=None)
+        counts = await by_value.counts(scope, owner_type, sorted(set(values.values())))
         return {owner: counts[value] for owner, value in values.items() if value in counts}
 
     def _by_key(self, scope: Scope, values: Sequence[int]) -> Counted:
-        rows = scope.query(self.model).filter(**self.where, **{f"{self.key}__in": values})
+        rows = scope.query(self.model).filter(**dict(self.where), **{f"{self.key}__in": values})
         return Counted(rows, self.key)
 
 
