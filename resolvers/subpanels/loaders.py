@@ -27,10 +27,10 @@ def panel_counts(scope: Scope) -> DataLoader[CountKey, int]:
         together: dict[tuple[OwnerType, str], Part] = {}
         for (owner_type, key), ids in owners.items():
             source = panel_of(owner_type, key).source
-            if source.counted(scope, owner_type, []) is None:  # not one grouped COUNT
-                counts[(owner_type, key)] = await source.counts(scope, owner_type, sorted(ids))
-            else:
+            if source.counted_at_once:
                 together[(owner_type, key)] = (source, owner_type, sorted(ids))
+            else:
+                counts[(owner_type, key)] = await source.counts(scope, owner_type, sorted(ids))
         if together:
             found = await count_together(scope, list(together.values()))
             counts.update(zip(together, found, strict=True))

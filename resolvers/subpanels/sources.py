@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from pypika_tortoise.terms import Parameterizer
 from tortoise.expressions import RawSQL, Subquery
@@ -40,10 +40,13 @@ class Source(ABC):
     def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
         """The owner's records, unordered."""
 
+    # One grouped COUNT of ``counted`` counts it (so it joins other panels' in
+    # count_together); else ``counts`` says how.
+    counted_at_once: ClassVar[bool] = True
+
     @abstractmethod
     def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted | None:
-        """The rows to count for these owners, if one grouped COUNT counts them (None: it
-        takes more than one statement, ``counts`` says how)."""
+        """The rows to count for these owners, if ``counted_at_once`` (else None)."""
 
     async def counts(
         self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
@@ -170,8 +173,12 @@ class Related(Source):
         owner = scope.query(owner_model).filter(id=owner_id).values(column)
         return rows.filter(**{f"{self.key}__in": Subquery(owner)})
 
+    @property
+    def counted_at_once(self) -> bool:  # type: ignore[override]
+        return self.via is None
+
     def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted | None:
-        return None if self.via else self._by_key(scope, owner_ids)
+        return self._by_key(scope, owner_ids) if self.counted_at_once else None
 
     async def counts(
         self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
