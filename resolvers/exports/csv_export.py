@@ -22,7 +22,7 @@ from tortoise.queryset import QuerySet
 
 from resolvers.context import Scope
 from resolvers.exports.audit import record_export
-from resolvers.exports.lists import Column, ListDefinition
+from resolvers.exports.lists import Column, ListDefinition, organization_time_zone
 from resolvers.exports.rows import record_batches
 from resolvers.selections import Selection, select
 
@@ -85,10 +85,12 @@ async def csv_chunks(scope: Scope, request: ExportRequest) -> AsyncIterator[byte
     row is out, or the client has left, the export is recorded in the organisation's
     change log with the rows sent."""
     qs = await selected_query(scope, request)
-    return _stream(scope, request, qs)
+    return _stream(scope, request, qs, await organization_time_zone(scope))
 
 
-async def _stream(scope: Scope, request: ExportRequest, qs: QuerySet[Any]) -> AsyncIterator[bytes]:
+async def _stream(
+    scope: Scope, request: ExportRequest, qs: QuerySet[Any], time_zone: str
+) -> AsyncIterator[bytes]:
     definition, columns, locale = request.definition, request.columns, request.locale
     buffer, writer = _line_writer(request.excel)
     writer.writerow([column.header(locale) for column in columns])
@@ -96,9 +98,10 @@ async def _stream(scope: Scope, request: ExportRequest, qs: QuerySet[Any]) -> As
     rows = 0
     try:
         # Closed on leaving, whatever the reason: the cursor's connection goes at once.
-        async with aclosing(record_batches(qs, definition.reads(columns))) as batches:
+        reads = definition.reads(columns)
+        async with aclosing(record_batches(qs, reads, time_zone)) as batches:
             async for batch_rows in batches:
-                batch = await definition.batch(scope, batch_rows, columns, locale)
+                batch = await definition.batch(scope, batch_rows, columns, locale, time_zone)
                 cells = [
                     neutralised(column.cells(batch_rows, batch))
                     if column.user_text
