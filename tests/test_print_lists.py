@@ -23,6 +23,7 @@ from app.settings import Settings
 from models.exports import FileStatus, GeneratedFile
 from models.leads import Lead, LeadStatus
 from resolvers import runtime
+from resolvers.exports import links
 from resolvers.prints import files
 from resolvers.prints.lists import IN_REQUEST_LIMIT, MAX_PRINTED
 from tests.confirmation_support import MANUAL, add_session_client, fr, today
@@ -324,3 +325,40 @@ async def test_a_worker_killed_mid_render_leaves_the_file_to_the_next_worker(
     download = await client.get(queued["downloadUrl"], headers=tenant.staff.headers)
     assert download.status_code == 200
     assert f"Clients potentiels ({count})" in pdf_text(download.content)
+
+
+async def test_a_generated_file_has_signed_links_for_a_browser(
+    client: httpx.AsyncClient, gql: GraphQLClient, tenant: Tenant, run_worker: Any
+) -> None:
+    await Lead.bulk_create(
+        [Lead(organization_id=tenant.org.id, last_name=f"Lié {n}") for n in range(501)]
+    )
+    url = (await gql.ok(LINK, {"selection": None}, as_=tenant.staff))["createExportLink"]["url"]
+    queued = (await client.get(url)).json()  # a browser: no Bearer header
+    assert queued["status"] == "QUEUED"
+    status_link, download_link = queued["signedStatusUrl"], queued["signedDownloadUrl"]
+    assert (await client.get(download_link)).status_code == 409  # not rendered yet
+
+    await run_worker()
+
+    status = (await client.get(status_link)).json()
+    assert status["status"] == "DONE"
+    download = await client.get(status["signedDownloadUrl"])
+    assert download.status_code == 200 and download.content.startswith(b"%PDF-")
+    # Bound to its file, its user and its organisation.
+    other_file = download_link.replace(f"/files/{queued['id']}.pdf", "/files/999999.pdf")
+    altered = download_link.replace("signature=", "signature=0")
+    assert (await client.get(other_file)).status_code == 403
+    assert (await client.get(altered)).status_code == 403
+    stranger = await client.get(download_link, headers=tenant.admin.headers)
+    assert stranger.status_code == 403
+    # Another user's own signed link to the file finds no file of theirs.
+    admin_link, _ = links.signed_link(tenant.admin.scope, f"/print/files/{queued['id']}.pdf")
+    assert (await client.get(admin_link)).status_code == 404
+    # Expired after five minutes; a fresh status (by Bearer) gives new links that work.
+    later = runtime.now() + links.LINK_LIFETIME + timedelta(seconds=1)
+    runtime.current().clock = lambda: later
+    expired = await client.get(download_link)
+    assert expired.status_code == 410 and expired.json()["code"] == "LINK_EXPIRED"
+    renewed = (await client.get(queued["statusUrl"], headers=tenant.staff.headers)).json()
+    assert (await client.get(renewed["signedDownloadUrl"])).status_code == 200
