@@ -97,7 +97,7 @@ async def render_list(scope: Scope, job: ListPrint) -> bytes:
     serving other requests meanwhile."""
     printing = await Printing.start(scope, job.locale)
     definition, locale = job.definition, printing.locale
-    title = f"{text('list_' + definition.name, locale)} ({len(job.ids)})"
+    title = f"{text(definition.name, locale)} ({len(job.ids)})"
     doc = printing.document(title, describe_selection(job.described, locale), landscape=True)
     headers = [column.header(locale) for column in job.columns]
     rows: list[tuple[str, ...]] = []
