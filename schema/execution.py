@@ -45,7 +45,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from schema.prefetch import Prebuilt
@@ -146,11 +146,36 @@ def _plain_types(type_: GraphQLNamedType) -> frozenset[type]:
     return _NEVER_AWAITABLE | {enum_class}
 
 
+def _member_names(type_: GraphQLNamedType) -> tuple[type | None, dict[Any, str]]:
+    """A strawberry enum's Python class and the name its serialize gives each member (the
+    first GraphQL value equal to the member's), or (None, {}) for any other leaf type:
+    its serialize scans the values and reads ``member.value`` each time (an enum
+    property, slow), ~1 µs per enum leaf; a dict lookup is what it computes."""
+    if not isinstance(type_, CustomGraphQLEnumType):
+        return None, {}
+    enum_class, kind = type_.wrapped_cls, type(type_)
+    if (
+        kind.coerce_output_value is not CustomGraphQLEnumType.coerce_output_value
+        or kind.serialize is not CustomGraphQLEnumType.serialize
+        or not (isinstance(enum_class, type) and issubclass(enum_class, Enum))
+    ):
+        return None, {}
+    names: dict[Any, str] = {}
+    for name, value in type_.values.items():
+        for member in enum_class:
+            if member.value == value.value:
+                names.setdefault(member, name)
+    return enum_class, names
+
+
 def _leaf_serializer(type_: GraphQLNamedType, is_awaitable: Any) -> Completer:
     """A non-null leaf value serialized, or _GIVE_UP when it is not a plain value."""
     serialize, plain = type_.serialize, _plain_types(type_)  # type: ignore[attr-defined]
+    enum_class, names = _member_names(type_)
 
     def leaf(value: Any) -> Any:
+        if type(value) is enum_class:
+            return names.get(value, _GIVE_UP)  # not found: serialize's error, in its path
         if type(value) not in plain and (value is _GIVE_UP or is_awaitable(value)):
             return _GIVE_UP
         value = serialize(value)
