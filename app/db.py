@@ -7,7 +7,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 from app.settings import Settings, get_settings
@@ -18,10 +20,29 @@ from models.apps import tortoise_config
 sqlite3.register_adapter(datetime.time, lambda value: value.isoformat())
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pooled PostgreSQL connection given back without asyncpg's reset query.
+
+    asyncpg sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` each
+    time a connection goes back to the pool: one more round trip for every statement
+    run outside a transaction (~4 % of the email worker, ~1 ms of a leads page). No code
+    here leaves session state on a pooled connection (no SET, LISTEN, advisory or
+    session cursor: the export's cursor has a connection of its own), and an open
+    transaction is still rolled back on release by asyncpg itself."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 def config_for(settings: Settings) -> dict[str, Any]:
     if not settings.database_url:
         settings.var_dir.mkdir(parents=True, exist_ok=True)
-    return tortoise_config(settings.effective_database_url)
+    config = tortoise_config(settings.effective_database_url)
+    connection = expand_db_url(settings.effective_database_url)
+    if connection["engine"] == "tortoise.backends.asyncpg":
+        connection["credentials"]["connection_class"] = PooledConnection
+        config["connections"]["default"] = connection
+    return config
 
 
 async def init_db(settings: Settings) -> None:
