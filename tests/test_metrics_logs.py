@@ -107,7 +107,7 @@ async def test_metrics_count_operations_errors_outbox_deliveries_and_subscriptio
         for name, labels, more in [
             ("trainhub_email_delivery_attempts_total", {"outcome": "sent"}, 1),
             ("trainhub_email_delivery_seconds_count", {"outcome": "sent"}, 1),
-            ("trainhub_job_seconds_count", {"job": "deliver_email", "outcome": "ok"}, 3),
+            ("trainhub_job_seconds_count", {"job": "deliver_emails", "outcome": "ok"}, 3),
         ]:
             assert value(delivered, name, **labels) - value(before, name, **labels) == more, name
         assert value(delivered, "trainhub_outbox_emails", status="SENT") == 1
@@ -213,7 +213,7 @@ async def test_json_logs_carry_the_request_id_into_the_job_it_enqueued(
         ("schema.metrics", tagged[0]["message"]),
         (
             "app.worker",
-            f"job deliver_email ({delivery_job_id(settings.redis_namespace, failed.id)}) "
+            f"job deliver_emails ({delivery_job_id(settings.redis_namespace, [failed.id])}) "
             "enqueued by request req-7f3a",
         ),
     ]

@@ -95,7 +95,7 @@ async def test_emails_go_to_their_own_queue_locked_for_a_delivery_not_the_remind
     assert emails.in_progress_timeout_s == settings.email_job_timeout_seconds + 10 == 40
     assert main.in_progress_timeout_s >= 310 > emails.in_progress_timeout_s
     assert set(emails.functions) == {
-        "deliver_email",
+        "deliver_emails",
         f"{settings.redis_namespace}:cron:requeue_stuck_emails",
     }
 
