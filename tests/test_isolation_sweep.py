@@ -19,6 +19,7 @@ from websockets.typing import Subprotocol
 from models.audit import DomainEvent
 from models.core import ApiScope, Organization
 from models.operations import BulkOperation, BulkOperationItem
+from models.outbox import EmailStatus, OutboundEmail
 from resolvers import runtime
 from resolvers.bulk_operations.engine import EVENT as BULK_OPERATION_EVENT
 from resolvers.events import emit_event
@@ -251,6 +252,7 @@ POKE_LEAD = """mutation($id: ID!, $v: Int!, $x: String) {
   updateLeadField(id: $id, version: $v, field: "lastName", value: $x) { version } }"""
 POKE_CONFIRMATION = """mutation($id: ID!, $on: Boolean!) {
   setManualValidation(sessionClientId: $id, enabled: $on) { state } }"""
+POKE_EMAIL = "mutation($id: ID!) { retryEmail(id: $id) { status } }"
 # The type of event each subscription streams: its sentinels are of that type.
 SENTINEL_TYPES = {
     "events": "lead.updated",
@@ -367,7 +369,8 @@ async def test_subscriptions_with_foreign_ids_answer_like_missing_ones(
     pokes = iter(range(1000))
 
     async def change_a() -> None:
-        """A's lead and A's session client's confirmation change: events B must not get."""
+        """A's lead, A's session client's confirmation and A's email (failed, retried)
+        change: events B must not get."""
         poke, lead = next(pokes), sweep.a_ids["Lead"]
         version = (await gql.ok(LEAD_VERSION, {"id": lead}, as_=tenant.admin))["lead"]["version"]
         await gql.ok(POKE_LEAD, {"id": lead, "v": version, "x": f"Poke {poke}"}, as_=tenant.admin)
@@ -376,6 +379,9 @@ async def test_subscriptions_with_foreign_ids_answer_like_missing_ones(
             {"id": sweep.a_ids["SessionClient"], "on": poke % 2 == 0},
             as_=tenant.admin,
         )
+        email = sweep.a_ids["Email"]
+        await OutboundEmail.filter(id=int(spellings(email)[-1])).update(status=EmailStatus.FAILED)
+        await gql.ok(POKE_EMAIL, {"id": email}, as_=tenant.admin)
 
     # ``after`` skips the live events up to the id given: one past every event would keep
     # the sentinels from B2 too. Its missing event id is a deleted one, past A's.
