@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,27 @@ async def test_sessions_page_with_their_clients_panels_is_constant_too(
     await _grid(tenant, 40, "B")
     large = await statements()
     assert small == large, sql.statements
+
+
+async def test_the_same_shape_of_page_counts_its_own_leads_and_organisation(
+    gql: GraphQLClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """The counting statement is rendered once per shape of page: the next page (other
+    ids) and another organisation (its own leads, none of these links) still get their
+    own counts."""
+    await _leads(tenant, 0, 20)
+    await _leads(other_tenant, 100, 10)  # ids of its own, counts by their numbers
+    query = """query($after: String) { leads(first: 10, after: $after) {
+      pageInfo { endCursor } edges { node { lastName subpanels { key totalCount } } } } }"""
+    pages: list[dict[str, Any]] = []
+    for member, after in ((tenant.staff, None), (tenant.staff, "next"), (other_tenant.staff, None)):
+        variables = {"after": pages[-1]["pageInfo"]["endCursor"] if after else None}
+        pages.append((await gql.ok(query, variables, as_=member))["leads"])
+    seen = []
+    for page in pages:
+        for edge in page["edges"]:
+            i = int(edge["node"]["lastName"][1:])
+            panels = {p["key"]: p["totalCount"] for p in edge["node"]["subpanels"]}
+            assert panels == _expected(i), i
+            seen.append(i)
+    assert sorted(seen) == [*range(20), *range(100, 110)]
