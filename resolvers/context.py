@@ -123,6 +123,12 @@ class Scope:
     def query(self, model: type[M]) -> QuerySet[M]:
         return model.filter(organization_id=self.organization_id)
 
+    @staticmethod
+    def sql_condition(alias: str, parameter: str) -> str:
+        """``query``'s filter in hand-written SQL, on the table aliased ``alias``; the
+        caller binds the scope's ``organization_id`` as ``parameter``."""
+        return f'{alias}."organization_id" = {parameter}'
+
     async def get(self, model: type[M], id: int | str | None, *, for_update: bool = False) -> M:
         """The row of this organisation with that id; a foreign or missing id is NOT_FOUND."""
         pk = row_id(id)
