@@ -93,8 +93,9 @@ class Fields:
         quoted = [self.quoted(cells) for cells in columns]
         if len(quoted) == 1:  # an empty field alone is "", else its line would be blank
             quoted = [[cell or '""' for cell in quoted[0]]]
-        lines = map(self.separator.join, zip(*quoted, strict=True))
-        return "".join(line + "\r\n" for line in lines)
+        lines = "\r\n".join(map(self.separator.join, zip(*quoted, strict=True)))
+        has_rows = bool(quoted and quoted[0])
+        return lines + "\r\n" if has_rows else ""
 
 
 async def csv_chunks(scope: Scope, request: ExportRequest) -> AsyncIterator[bytes]:
