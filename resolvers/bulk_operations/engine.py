@@ -384,6 +384,7 @@ async def _write_items(
             "new_values": None if rejected else o.new_values,
         }
         for o in outcomes
+        if rejected or not o.recorded  # a rejection rolled back the recorded ones too
     ]
     await insert_rows(BulkOperationItem, rows)
 
