@@ -14,6 +14,7 @@ for the column types listed in ``TEXT_SAME``; a field of another type takes the 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -164,14 +165,27 @@ async def update_batch(
     texts: Mapping[str, str | None],
     *,
     action: str,
-    event: str,
+    event_type: str,
 ) -> list[ItemOutcome]:
     """Sets ``values`` (their change-log texts ``texts``) on the batch's leads that are
     not deleted and differ; the outcome of each item (UPDATED, UNCHANGED or its error)."""
     at = now()
-    sql, params = _sql(batch, values, texts, action, event, at)
+    sql, params = _sql(batch, values, texts, action, event_type, at)
     rows = {row["id"]: row for row in await Lead._meta.db.execute_query_dict(sql, params)}
     scope, actor = batch.scope, batch.scope.actor
+    # Built once as a query's rows are (no validation: they were just written), then
+    # copied per lead: the conversions of every field cost more than the statement.
+    template = DomainEvent._init_from_db(
+        id=0,
+        organization_id=scope.organization_id,
+        type=event_type,
+        record_type=RECORD_TYPE,
+        record_id=0,
+        payload={},
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        at=at,
+    )
     outcomes, events = [], []
     for item in batch.items:
         row = rows.get(item.lead_id)
@@ -187,19 +201,9 @@ async def update_batch(
         outcomes.append(ItemOutcome(item.position, item.lead_id, outcome, recorded=True))
         if diff is None:
             continue
-        # Built as a query's rows are (no validation: they were just written).
-        events.append(
-            DomainEvent._init_from_db(
-                id=row["event_id"],
-                organization_id=scope.organization_id,
-                type=event,
-                record_type=RECORD_TYPE,
-                record_id=item.lead_id,
-                payload={"id": item.lead_id, "fields": diff, "operationId": batch.operation.id},
-                actor_kind=actor.kind.value,
-                actor_id=actor.id,
-                at=at,
-            )
-        )
+        event = copy.copy(template)
+        event.id, event.record_id = row["event_id"], item.lead_id
+        event.payload = {"id": item.lead_id, "fields": diff, "operationId": batch.operation.id}
+        events.append(event)
     current_unit().events.extend(sorted(events, key=lambda e: e.id))
     return outcomes
