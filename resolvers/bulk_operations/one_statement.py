@@ -2,11 +2,13 @@
 
 ``WITH old AS (SELECT … FOR UPDATE)``, the per-field "changed" flags computed in SQL
 (``IS DISTINCT FROM``), ``UPDATE … FROM`` the changed leads (version bumped), the
-change-log rows (one per lead and changed field) and one event per changed lead, all in
-one round trip, the ids as one array parameter. It answers per lead: deleted or not, the
-old value's text of each field and whether it changed, the event's id. What
-``lead_writes``' read / write / audit do in four statements and Python diffs; SQLite
-keeps that path (the same results: the tests run on both).
+change-log rows (one per lead and changed field), one event per changed lead and the
+items' rows of the leads found (UPDATED with old and new values, or UNCHANGED), all in
+one round trip, the ids and positions as array parameters. It answers per lead: deleted
+or not, the names of the fields it changed, the event's id; the engine writes only the
+failing items' rows. What ``lead_writes``' read / write / audit and the engine's item
+INSERT do in five statements and Python diffs; SQLite keeps that path (the same results:
+the tests run on both).
 
 Text forms are PostgreSQL's ``::text`` of the column, which is ``resolvers.audit.as_text``
 for the column types listed in ``TEXT_SAME``; a field of another type takes the other path.
