@@ -5,22 +5,32 @@ resume it after a crash.
   error of each position naming no lead), honours ``idempotencyKey`` (a retry answers the
   first operation) and then runs it inside the request when it has at most
   ``INLINE_LIMIT`` items, or leaves it ``QUEUED`` for the worker (enqueued after commit).
-- ``run_operation`` processes batches of ``BATCH_SIZE`` positions. Each batch is one
-  transaction that locks the operation row, hands its items to the kind, writes the
-  items' rows and the progress counters, and emits ``bulk_operation.changed``; a worker
-  killed mid-batch leaves nothing of it, and the next run starts at ``processed``, the
-  first position not recorded ((operation, position) is unique besides).
-- ``errorPolicy``: under ``REJECT_EVERYTHING`` a batch with a failing item writes nothing
-  and the operation stops ``FAILED`` with the items' errors; selection errors are known at
-  start, so such an operation is refused before any batch. (An operation run inside the
-  request is one batch: exactly the house contract.) Under the other policies failing
-  items are recorded with their errors and the others written.
+- ``run_operation`` processes batches of ``BATCH_SIZE`` positions, how depends on
+  ``errorPolicy``:
+  - under the partial policies each batch is one transaction that locks the operation
+    row, hands its items to the kind, writes the items' rows (failing ones with their
+    errors) and the progress counters, and emits ``bulk_operation.changed``; a worker
+    killed mid-batch leaves nothing of it, and the next run starts at ``processed``, the
+    first position not recorded ((operation, position) is unique besides);
+  - under ``REJECT_EVERYTHING`` (all or nothing) every batch runs in one transaction,
+    each batch's writes kept until the last; if any item failed they are rolled back (a
+    savepoint) and the same transaction records the operation ``FAILED`` with every
+    item's error. Progress is published after each batch from outside that transaction
+    (PostgreSQL: another pooled connection; SQLite has one, so there only at the end);
+    a run killed before its commit left only that published progress, and the next run
+    starts again at position 0. A PostgreSQL advisory lock keeps a second runner out
+    (the operation's row cannot be locked: the progress updates write it). Selection
+    errors are known at start, so such an operation is refused before any batch.
+  Validating every item first and then writing in one transaction would read each lead
+  twice and still need the one transaction (a lead can change in between).
 - ``resumable_operations``: what the worker's sweep enqueues again (queued ones whose
   enqueue was lost, running ones whose heartbeat is stale).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Sequence
@@ -47,6 +57,7 @@ INLINE_LIMIT = 500  # items run inside the request; more go to the worker
 BATCH_SIZE = 500  # positions per transaction
 RECORD_TYPE = "bulk_operation"
 EVENT = "bulk_operation.changed"
+ADVISORY_CLASS = 10  # pg_try_advisory_xact_lock(ADVISORY_CLASS, operation id): its runner
 FINAL = (OperationStatus.DONE, OperationStatus.FAILED, OperationStatus.REVERTED)
 
 
@@ -192,7 +203,7 @@ def _reject(operation: BulkOperation, at: datetime) -> None:
     operation.status, operation.finished_at = OperationStatus.FAILED, at
     operation.error = (
         f"{operation.failed} item(s) failed under errorPolicy REJECT_EVERYTHING: "
-        "nothing of this batch was written"
+        "nothing was written"
     )
 
 
@@ -220,15 +231,16 @@ class _Rejected(Exception):
 
 
 async def run_operation(operation_id: int, *, budget_seconds: float | None = None) -> bool:
-    """The remaining batches of a RUNNING operation, each in its own transaction; with a
-    ``budget_seconds``, no new batch once it is spent. True when batches are left."""
+    """The remaining batches of a RUNNING operation; with a ``budget_seconds``, no new
+    batch once it is spent (all or nothing runs to its end). True when batches are left."""
     started = time.monotonic()
+    policies = await BulkOperation.filter(id=operation_id).values_list("error_policy", flat=True)
     while True:
         try:
+            if ErrorPolicy.REJECT_EVERYTHING.value in policies:
+                await _run_all_or_nothing(operation_id)
+                return False
             more = await _run_batch(operation_id)
-        except _Rejected as rejected:
-            await _finish_rejected(operation_id, rejected.outcomes)
-            return False
         except Exception as exc:
             log.exception("bulk operation %s stopped", operation_id)
             await _fail(operation_id, f"unexpected error: {type(exc).__name__}")
@@ -237,6 +249,66 @@ async def run_operation(operation_id: int, *, budget_seconds: float | None = Non
             return False
         if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
             return True
+
+
+def _postgres() -> bool:
+    return bool(BulkOperation._meta.db.capabilities.dialect == "postgres")
+
+
+async def _exclusive(operation_id: int) -> bool:
+    """PostgreSQL: this transaction alone runs the operation (released at its end)."""
+    if not _postgres():
+        return True  # SQLite: one writer at a time anyway
+    rows = await BulkOperation._meta.db.execute_query_dict(
+        "SELECT pg_try_advisory_xact_lock($1, $2) AS mine", [ADVISORY_CLASS, operation_id]
+    )
+    return bool(rows[0]["mine"])
+
+
+async def _run_all_or_nothing(operation_id: int) -> None:
+    """REJECT_EVERYTHING: every batch in one transaction (see the module's docstring)."""
+    outside = contextvars.copy_context()  # no transaction: where progress is published
+    async with atomic():
+        if not await _exclusive(operation_id):
+            return  # another runner has it
+        operation = await BulkOperation.get_or_none(id=operation_id)
+        if operation is None or operation.status != OperationStatus.RUNNING:
+            return
+        # Published by a run killed before its commit: nothing of it was kept.
+        operation.processed = operation.succeeded = operation.failed = 0
+        outcomes: list[ItemOutcome] = []
+        try:
+            async with atomic():  # a savepoint: the batches' writes, kept if none failed
+                for start in range(0, operation.total, BATCH_SIZE):
+                    end = min(start + BATCH_SIZE, operation.total)
+                    batch = await _process(operation, range(start, end))
+                    outcomes += batch
+                    await _write_items(operation, batch)
+                    _count(operation, batch)
+                    if end < operation.total and _postgres():
+                        await asyncio.create_task(_publish_progress(operation), context=outside)
+                if operation.failed:
+                    raise _Rejected(outcomes)
+        except _Rejected:
+            operation.processed = operation.succeeded = operation.failed = 0
+            await _write_items(operation, outcomes, rejected=True)
+            _count(operation, outcomes, rejected=True)
+            _reject(operation, now())
+            await _save_and_announce(operation)
+            return
+        await _done(operation)
+
+
+async def _publish_progress(operation: BulkOperation) -> None:
+    """Counters, heartbeat and ``bulk_operation.changed``, committed on their own."""
+    async with atomic():
+        await BulkOperation.filter(id=operation.id, status=OperationStatus.RUNNING).update(
+            processed=operation.processed,
+            succeeded=operation.succeeded,
+            failed=operation.failed,
+            heartbeat_at=now(),
+        )
+        await emit_event(scope_of(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
 
 
 async def _locked(operation_id: int) -> BulkOperation | None:
@@ -251,21 +323,25 @@ async def _run_batch(operation_id: int) -> bool:
             return False
         start, end = operation.processed, min(operation.processed + BATCH_SIZE, operation.total)
         outcomes = await _process(operation, range(start, end))
-        if operation.error_policy == ErrorPolicy.REJECT_EVERYTHING.value and any(
-            o.failed for o in outcomes
-        ):
-            raise _Rejected(outcomes)  # rolls the batch back
         await _write_items(operation, outcomes)
         _count(operation, outcomes)
-        at = now()
-        operation.heartbeat_at = at
-        if operation.processed >= operation.total:
-            operation.status, operation.finished_at = OperationStatus.DONE, at
-            on_done = kind_of(operation.kind).on_done
-            if on_done is not None:
-                await on_done(operation)
-        await _save_and_announce(operation)
-        return operation.status == OperationStatus.RUNNING
+        if operation.processed < operation.total:
+            operation.heartbeat_at = now()
+            await _save_and_announce(operation)
+            return True
+        await _done(operation)
+        return False
+
+
+async def _done(operation: BulkOperation) -> None:
+    """Inside the last batch's transaction: DONE, and the kind's ``on_done``."""
+    at = now()
+    operation.heartbeat_at = operation.finished_at = at
+    operation.status = OperationStatus.DONE
+    on_done = kind_of(operation.kind).on_done
+    if on_done is not None:
+        await on_done(operation)
+    await _save_and_announce(operation)
 
 
 async def _process(operation: BulkOperation, positions: range) -> list[ItemOutcome]:
@@ -308,21 +384,9 @@ async def _write_items(
             "new_values": None if rejected else o.new_values,
         }
         for o in outcomes
+        if rejected or not o.recorded  # a rejection rolled back the recorded ones too
     ]
     await insert_rows(BulkOperationItem, rows)
-
-
-async def _finish_rejected(operation_id: int, outcomes: list[ItemOutcome]) -> None:
-    async with atomic():
-        operation = await _locked(operation_id)
-        if operation is None or operation.status != OperationStatus.RUNNING:
-            return
-        if outcomes and outcomes[0].position != operation.processed:
-            return  # another runner recorded this batch meanwhile
-        await _write_items(operation, outcomes, rejected=True)
-        _count(operation, outcomes, rejected=True)
-        _reject(operation, now())
-        await _save_and_announce(operation)
 
 
 async def _fail(operation_id: int, reason: str) -> None:

@@ -54,6 +54,7 @@ class ItemOutcome:
     old_values: dict[str, Any] | None = None  # what a revert puts back
     new_values: dict[str, Any] | None = None  # what a revert expects to find
     reason: str = ""  # why an item was SKIPPED (NO_EMAIL…)
+    recorded: bool = False  # its item row was written by the kind's own statement
 
     @property
     def failed(self) -> bool:

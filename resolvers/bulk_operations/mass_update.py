@@ -115,7 +115,7 @@ async def _process(batch: Batch) -> list[ItemOutcome]:
     values = {name: from_text(name, text) for name, text in wanted.items()}
     if one_statement.applies(values):
         return await one_statement.update_batch(
-            batch, values, wanted, action="mass_update", event="lead.updated"
+            batch, values, wanted, action="mass_update", event_type="lead.updated"
         )
     leads = await read_leads(batch, wanted)
     outcomes = [_outcome(item, leads.get(item.lead_id), wanted) for item in batch.items]

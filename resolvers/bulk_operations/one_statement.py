@@ -2,11 +2,13 @@
 
 ``WITH old AS (SELECT … FOR UPDATE)``, the per-field "changed" flags computed in SQL
 (``IS DISTINCT FROM``), ``UPDATE … FROM`` the changed leads (version bumped), the
-change-log rows (one per lead and changed field) and one event per changed lead, all in
-one round trip, the ids as one array parameter. It answers per lead: deleted or not, the
-old value's text of each field and whether it changed, the event's id. What
-``lead_writes``' read / write / audit do in four statements and Python diffs; SQLite
-keeps that path (the same results: the tests run on both).
+change-log rows (one per lead and changed field), one event per changed lead and the
+items' rows of the leads found (UPDATED with old and new values, or UNCHANGED), all in
+one round trip, the ids and positions as array parameters. It answers per lead: deleted
+or not, the names of the fields it changed, the event's id; the engine writes only the
+failing items' rows. What ``lead_writes``' read / write / audit and the engine's item
+INSERT do in five statements and Python diffs; SQLite keeps that path (the same results:
+the tests run on both).
 
 Text forms are PostgreSQL's ``::text`` of the column, which is ``resolvers.audit.as_text``
 for the column types listed in ``TEXT_SAME``; a field of another type takes the other path.
@@ -14,6 +16,7 @@ for the column types listed in ``TEXT_SAME``; a field of another type takes the 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -22,10 +25,13 @@ from tortoise import fields as tortoise_fields
 
 from models.audit import ChangeLogEntry, DomainEvent
 from models.leads import Lead
+from models.operations import BulkOperationItem
 from resolvers.bulk_operations.kinds import Batch, ItemOutcome
 from resolvers.bulk_operations.lead_writes import derived_keys, failure, not_found
 from resolvers.leads.records import RECORD_TYPE
 from resolvers.runtime import current_unit, now
+
+UPDATED, UNCHANGED = "UPDATED", "UNCHANGED"
 
 # Column types whose PostgreSQL text form is as_text's (numerics are stored quantized).
 TEXT_SAME = (
@@ -73,6 +79,7 @@ def _sql(
     scope, actor = batch.scope, batch.scope.actor
     org = p(scope.organization_id, "bigint")
     ids = p(batch.lead_ids, "bigint[]")
+    positions = p([item.position for item in batch.items], "int[]")
     stamp = p(at, "timestamptz")
     names = sorted(values)
     typed = {
@@ -96,7 +103,7 @@ def _sql(
     per_field = ", ".join(
         f"('{n}', d.c{i}, d.o{i}, {p(texts[n], 'text')})" for i, n in enumerate(names)
     )
-    changed_names = ", ".join(f"CASE WHEN d.c{i} THEN '{n}' END" for i, n in enumerate(names))
+    operation = p(batch.operation.id, "bigint")
     log, ev = ChangeLogEntry._meta.db_table, DomainEvent._meta.db_table
     common = (
         f"{org}, {p(RECORD_TYPE, 'text')} AS record_type, d.id, "
@@ -104,7 +111,7 @@ def _sql(
         f"{stamp}"
     )
     sql = f"""
-WITH wanted AS (SELECT id, n FROM unnest({ids}) WITH ORDINALITY AS s(id, n)),
+WITH wanted AS (SELECT * FROM unnest({ids}, {positions}) AS s(id, n)),
 old AS (
   SELECT l.id, l.deleted_at, {read} FROM "{meta.db_table}" l JOIN wanted w ON w.id = l.id
   WHERE l.organization_id = {org} FOR UPDATE OF l
@@ -118,24 +125,39 @@ upd AS (
   FROM diff d WHERE l.id = d.id AND NOT d.deleted AND ({any_changed})
   RETURNING l.id
 ),
-changed AS (SELECT d.* FROM diff d JOIN upd u ON u.id = d.id),
+fields AS (
+  SELECT d.id, d.n, f.name, f.old, f.new FROM diff d JOIN upd u ON u.id = d.id
+  CROSS JOIN LATERAL (VALUES {per_field}) AS f(name, changed, old, new) WHERE f.changed
+),
+per_lead AS (
+  SELECT id, min(n) AS n, array_agg(name ORDER BY name) AS names,
+    jsonb_object_agg(name, old) AS old, jsonb_object_agg(name, new) AS new
+  FROM fields GROUP BY id
+),
 log AS (
   INSERT INTO "{log}" (organization_id, record_type, record_id, actor_kind, actor_id, at,
     action, field, old_value, new_value, actor_label, bulk_job_id, reason)
-  SELECT {common}, {p(action, "text")}, f.name, f.old, f.new,
-    {p(actor.label, "text")}, {p(batch.tag, "text")}, {p(f"bulk operation {batch.operation.id}", "text")}
-  FROM changed d CROSS JOIN LATERAL (VALUES {per_field}) AS f(name, changed, old, new)
-  WHERE f.changed ORDER BY d.n, f.name
+  SELECT {common}, {p(action, "text")}, d.name, d.old, d.new, {p(actor.label, "text")},
+    {p(batch.tag, "text")}, {p(f"bulk operation {batch.operation.id}", "text")}
+  FROM fields d ORDER BY d.n, d.name
 ),
 ev AS (
   INSERT INTO "{ev}" (organization_id, record_type, record_id, actor_kind, actor_id, at,
     type, payload)
-  SELECT {common}, {p(event, "text")}, jsonb_build_object('id', d.id, 'fields',
-    to_jsonb(array_remove(ARRAY[{changed_names}], NULL)), 'operationId', {p(batch.operation.id, "bigint")})
-  FROM changed d ORDER BY d.n
+  SELECT {common}, {p(event, "text")},
+    jsonb_build_object('id', d.id, 'fields', to_jsonb(d.names), 'operationId', {operation})
+  FROM per_lead d ORDER BY d.n
   RETURNING id, record_id
+),
+items AS (
+  INSERT INTO "{BulkOperationItem._meta.db_table}" (operation_id, position, lead_id, outcome,
+    reason, failed, errors, old_values, new_values)
+  SELECT {operation}, d.n, d.id, CASE WHEN c.id IS NULL THEN '{UNCHANGED}' ELSE '{UPDATED}' END,
+    '', false, '[]'::jsonb, c.old, c.new
+  FROM diff d LEFT JOIN per_lead c ON c.id = d.id WHERE NOT d.deleted
 )
-SELECT d.*, ev.id AS event_id FROM diff d LEFT JOIN ev ON ev.record_id = d.id"""
+SELECT d.id, d.deleted, c.names, ev.id AS event_id
+FROM diff d LEFT JOIN per_lead c ON c.id = d.id LEFT JOIN ev ON ev.record_id = d.id"""
     return sql, p.values
 
 
@@ -145,15 +167,27 @@ async def update_batch(
     texts: Mapping[str, str | None],
     *,
     action: str,
-    event: str,
+    event_type: str,
 ) -> list[ItemOutcome]:
     """Sets ``values`` (their change-log texts ``texts``) on the batch's leads that are
     not deleted and differ; the outcome of each item (UPDATED, UNCHANGED or its error)."""
     at = now()
-    sql, params = _sql(batch, values, texts, action, event, at)
+    sql, params = _sql(batch, values, texts, action, event_type, at)
     rows = {row["id"]: row for row in await Lead._meta.db.execute_query_dict(sql, params)}
-    names = sorted(values)
     scope, actor = batch.scope, batch.scope.actor
+    # Built once as a query's rows are (no validation: they were just written), then
+    # copied per lead: the conversions of every field cost more than the statement.
+    template = DomainEvent._init_from_db(
+        id=0,
+        organization_id=scope.organization_id,
+        type=event_type,
+        record_type=RECORD_TYPE,
+        record_id=0,
+        payload={},
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        at=at,
+    )
     outcomes, events = [], []
     for item in batch.items:
         row = rows.get(item.lead_id)
@@ -163,33 +197,15 @@ async def update_batch(
         if row["deleted"]:
             outcomes.append(failure(item, "WRONG_STATE", "this lead is deleted: restore it first"))
             continue
-        diff = [n for i, n in enumerate(names) if row[f"c{i}"]]
-        if not diff:
-            outcomes.append(ItemOutcome(item.position, item.lead_id, "UNCHANGED"))
+        diff: list[str] | None = row["names"]
+        # Its item's row is written by the statement already.
+        outcome = UNCHANGED if diff is None else UPDATED
+        outcomes.append(ItemOutcome(item.position, item.lead_id, outcome, recorded=True))
+        if diff is None:
             continue
-        old = {n: row[f"o{i}"] for i, n in enumerate(names) if row[f"c{i}"]}
-        outcomes.append(
-            ItemOutcome(
-                item.position,
-                item.lead_id,
-                "UPDATED",
-                old_values=old,
-                new_values={n: texts[n] for n in diff},
-            )
-        )
-        # Built as a query's rows are (no validation: they were just written).
-        events.append(
-            DomainEvent._init_from_db(
-                id=row["event_id"],
-                organization_id=scope.organization_id,
-                type=event,
-                record_type=RECORD_TYPE,
-                record_id=item.lead_id,
-                payload={"id": item.lead_id, "fields": diff, "operationId": batch.operation.id},
-                actor_kind=actor.kind.value,
-                actor_id=actor.id,
-                at=at,
-            )
-        )
+        event = copy.copy(template)
+        event.id, event.record_id = row["event_id"], item.lead_id
+        event.payload = {"id": item.lead_id, "fields": diff, "operationId": batch.operation.id}
+        events.append(event)
     current_unit().events.extend(sorted(events, key=lambda e: e.id))
     return outcomes

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import bulk, lead_emails
+from resolvers import lead_emails
 from resolvers.bulk_operations import emails
 from resolvers.errors import NotFound
 from schema.bulk import ErrorPolicy
-from schema.bulk_operations.types import BulkItemResultError, BulkOperation
+from schema.bulk_operations.types import (
+    POLICY,
+    BulkItemResultError,
+    BulkOperation,
+    previewed_or_started,
+)
 from schema.context import Info
 from schema.documents import Document
 from schema.leads.inputs import LeadSelection
@@ -17,7 +22,6 @@ from schema.leads.types import Lead
 from schema.relay import db_id
 from schema.sessions.types import Session
 
-POLICY = bulk.ErrorPolicy.REJECT_EVERYTHING
 SKIP_REASONS = (
     "SKIPPED items' `reason`: MERGED, DELETED, NO_EMAIL, DUPLICATE_ADDRESS (another selected "
     "lead has the same address: one email per address), ALREADY_NOTIFIED (notifyWaitlist)."
@@ -120,20 +124,23 @@ class Mutation:
         error_policy: ErrorPolicy = POLICY,  # type: ignore[valid-type]
         idempotency_key: str | None = None,
     ) -> SendLeadEmailsPayload:
-        scope = info.context.require_writer()
-        if dry_run:
-            preview = await emails.dry_run_sending(
-                scope, selection.to_selection(), input.to_resolver()
-            )
-            return SendLeadEmailsPayload(operation=None, dry_run=_dry_run(preview))
-        row = await emails.start_sending(
-            scope,
+        scope, chosen, email = (
+            info.context.require_writer(),
             selection.to_selection(),
             input.to_resolver(),
-            policy=error_policy,
-            idempotency_key=idempotency_key,
         )
-        return SendLeadEmailsPayload(operation=BulkOperation.from_row(row), dry_run=None)
+
+        async def preview() -> LeadEmailsDryRun:
+            return _dry_run(await emails.dry_run_sending(scope, chosen, email))
+
+        return await previewed_or_started(
+            SendLeadEmailsPayload,
+            dry_run,
+            preview,
+            lambda: emails.start_sending(
+                scope, chosen, email, policy=error_policy, idempotency_key=idempotency_key
+            ),
+        )
 
     @strawberry.mutation(
         description="Email every lead waiting (PENDING) for the session's course code that "

@@ -13,18 +13,18 @@ from resolvers import bulk
 from resolvers.bulk_operations import deletion, mass_update, revert
 from schema.bulk import ErrorPolicy
 from schema.bulk_operations.types import (
+    POLICY,
     BulkItemResultError,
     BulkOperation,
     FieldChangePreview,
     FieldChangeSample,
     MassUpdateDryRun,
     MassUpdateLeadsPayload,
+    previewed_or_started,
 )
 from schema.context import Info
 from schema.leads.inputs import LeadInput, LeadSelection
 from schema.relay import db_id
-
-POLICY = bulk.ErrorPolicy.REJECT_EVERYTHING
 
 
 def _dry_run(preview: mass_update.DryRun) -> MassUpdateDryRun:
@@ -67,18 +67,23 @@ class Mutation:
         error_policy: ErrorPolicy = POLICY,  # type: ignore[valid-type]
         idempotency_key: str | None = None,
     ) -> MassUpdateLeadsPayload:
-        scope = info.context.require_writer()
-        if dry_run:
-            preview = await mass_update.dry_run(scope, selection.to_selection(), set.changes())
-            return MassUpdateLeadsPayload(operation=None, dry_run=_dry_run(preview))
-        row = await mass_update.start(
-            scope,
+        scope, chosen, changes = (
+            info.context.require_writer(),
             selection.to_selection(),
             set.changes(),
-            policy=error_policy,
-            idempotency_key=idempotency_key,
         )
-        return MassUpdateLeadsPayload(operation=BulkOperation.from_row(row), dry_run=None)
+
+        async def preview() -> MassUpdateDryRun:
+            return _dry_run(await mass_update.dry_run(scope, chosen, changes))
+
+        return await previewed_or_started(
+            MassUpdateLeadsPayload,
+            dry_run,
+            preview,
+            lambda: mass_update.start(
+                scope, chosen, changes, policy=error_policy, idempotency_key=idempotency_key
+            ),
+        )
 
     @strawberry.mutation(
         description="Soft-delete the selected leads (items DELETED, or UNCHANGED when "

@@ -3,7 +3,9 @@ payloads of the bulk actions."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -14,13 +16,16 @@ from models.leads import Lead as LeadRow
 from models.operations import BulkOperation as OperationRow
 from models.operations import BulkOperationItem as ItemRow
 from models.operations import OperationStatus
-from resolvers import dataloaders
+from resolvers import bulk, dataloaders
 from resolvers.bulk_operations import queries
 from schema.auth import User
 from schema.bulk import BulkItemError
 from schema.context import Info
 from schema.leads.types import Lead
 from schema.pagination import Connection, build_connection, decode_cursor, page_size
+
+POLICY = bulk.ErrorPolicy.REJECT_EVERYTHING  # the bulk actions' default errorPolicy
+Payload = TypeVar("Payload")
 
 BulkOperationStatus = strawberry.enum(
     OperationStatus,
@@ -204,3 +209,16 @@ class BulkItemResultError:
 class MassUpdateLeadsPayload:
     operation: BulkOperation | None = strawberry.field(description="Null on a dry run.")
     dry_run: MassUpdateDryRun | None = strawberry.field(description="Only on a dry run.")
+
+
+async def previewed_or_started(
+    payload: Callable[..., Payload],
+    dry_run: bool,
+    preview: Callable[[], Awaitable[Any]],
+    start: Callable[[], Awaitable[OperationRow]],
+) -> Payload:
+    """A bulk action with a ``dryRun``: its ``payload`` with the preview (nothing
+    written), or with the operation it started."""
+    if dry_run:
+        return payload(operation=None, dry_run=await preview())
+    return payload(operation=BulkOperation.from_row(await start()), dry_run=None)
