@@ -127,6 +127,7 @@ class TrainhubGraphQL(GraphQL[Context, None]):
             services=self._services.get("services"),
             request=request,
             over_http=isinstance(request, Request),
+            json_fragments=isinstance(request, Request),  # encode_json: orjson
         )
         if isinstance(request, Request):
             # A bad token is refused now, as a typed error, rather than treated as anonymous.

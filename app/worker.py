@@ -122,6 +122,7 @@ def _options(settings: Settings, manage_db: bool, **queue: Any) -> dict[str, Any
         ctx["retry_policy"] = policy
         ctx["namespace"] = settings.redis_namespace
         ctx["bulk_stale_seconds"] = settings.bulk_stale_seconds
+        ctx["print_stale_seconds"] = settings.print_stale_seconds
         if manage_db:
             await init_db(settings)
             state["services"] = await Services.start(settings)

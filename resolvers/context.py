@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -82,6 +82,36 @@ class Actor:
         )
 
 
+class ActingRecord(Protocol):
+    """A stored piece of work done on someone's behalf (a bulk operation, a generated
+    file): who asked, as the worker restores them."""
+
+    @property
+    def organization_id(self) -> int: ...
+    @property
+    def actor_kind(self) -> str: ...
+    @property
+    def actor_id(self) -> str | None: ...
+    @property
+    def actor_label(self) -> str: ...
+    @property
+    def actor_role(self) -> str | None: ...
+    @property
+    def actor_scopes(self) -> Any: ...
+
+
+def acting_scope(record: ActingRecord) -> Scope:
+    """The scope of whoever asked for ``record``: the worker acts as them."""
+    actor = Actor.restored(
+        record.actor_kind,
+        record.actor_id,
+        record.actor_label,
+        record.actor_role,
+        record.actor_scopes,
+    )
+    return Scope(record.organization_id, actor)
+
+
 SYSTEM = Actor(ActorKind.SYSTEM, label="system")
 
 
@@ -92,6 +122,12 @@ class Scope:
 
     def query(self, model: type[M]) -> QuerySet[M]:
         return model.filter(organization_id=self.organization_id)
+
+    @staticmethod
+    def sql_condition(alias: str, parameter: str) -> str:
+        """``query``'s filter in hand-written SQL, on the table aliased ``alias``; the
+        caller binds the scope's ``organization_id`` as ``parameter``."""
+        return f'{alias}."organization_id" = {parameter}'
 
     async def get(self, model: type[M], id: int | str | None, *, for_update: bool = False) -> M:
         """The row of this organisation with that id; a foreign or missing id is NOT_FOUND."""

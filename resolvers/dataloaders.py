@@ -140,9 +140,10 @@ async def _records_in(
             [scope.organization_id, json.dumps(list(ids))],
         )
         organization = "?"
+    table = f'"{model._meta.db_table}"'
     sql = (
-        f'SELECT {columns} FROM "{model._meta.db_table}" '
-        f'WHERE "organization_id" = {organization} AND {_column(model, key)} {where}'
+        f"SELECT {columns} FROM {table} "
+        f"WHERE {scope.sql_condition(table, organization)} AND {_column(model, key)} {where}"
     )
     if order:
         sql += " ORDER BY " + ", ".join(_column(model, name) for name in order)

@@ -23,6 +23,8 @@ class Context:
     request: Any = None
     connection_params: dict[str, Any] | None = None  # WebSocket connection_init payload
     over_http: bool = False  # an HTTP request, where subscriptions are refused
+    # The answer is encoded by orjson, which embeds JSON the database built (json_sql.py).
+    json_fragments: bool = False
     _loaders: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     def loader(self, factory: Callable[[Scope], T]) -> T:

@@ -60,6 +60,19 @@ class Deferred(Generic[T]):
         return self._load().__await__()
 
 
+class Prebuilt(Deferred[T]):
+    """A plain subtree's answer as JSON the database built (schema/json_sql.py) for one
+    selection ``shape``: the fast path embeds it when the field's selection has that
+    shape; any other path awaits it, which loads the node as a ``Deferred`` does."""
+
+    __slots__ = ("json", "shape")
+
+    def __init__(self, json: Any, shape: Any, load: Callable[[], Awaitable[T]]) -> None:
+        super().__init__(load)
+        self.json = json  # an orjson.Fragment
+        self.shape = shape
+
+
 def later(awaitable: Awaitable[T]) -> Any:
     """A sync resolver's answer that is not ready yet: graphql-core awaits it."""
     return awaitable

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQLClient, Tenant
+from models.sessions import Client
+from schema import SchemaLimits, build_schema
+from schema.context import Context
+from tests.conftest import BACKEND, GraphQLClient, Tenant
 from tests.statements import StatementCounter
 from tests.training_grid import seed_grid
 
+PLAIN = build_schema(SchemaLimits(fast_execution=False))
 NESTED = """
 query { sessions(first: 100, orderBy: FIRST_DATE_ASC) { totalCount edges { node {
   id reference title productCode status { value label } firstDate lastDate
@@ -116,3 +121,80 @@ async def test_labels_follow_accept_language(gql: GraphQLClient, tenant: Tenant)
     assert node["confirmationSummary"]["label"] == "Awaiting confirmation"
     states = [e["node"]["confirmation"]["label"] for e in node["clients"]["edges"]]
     assert states == ["Date(s) to be confirmed", "Date(s) accepted on 2026-12-18"]
+
+
+# The client subtree in the ways a document may spell it (schema/json_sql.py compiles
+# what it can; the fast path embeds it only for graphql-core's own field collection).
+CLIENT_SHAPES = (
+    """query { sessions { edges { node { clients { edges { node {
+      client { __typename id n: name name address siret version
+        mainContact { id email } contacts { id firstName lastName email phone jobTitle } } } } }
+    } } } }""",
+    """query($skip: Boolean!, $with: Boolean!) { sessions { edges { node { clients { edges {
+      node { client { ...Named contacts { email @skip(if: $skip) id @include(if: $with) }
+        ... on Client { contacts { lastName } } mainContact @include(if: $with) { email } } } } } }
+    } } } fragment Named on Node { id ... on Client { name } }""",
+    """query { sessions { edges { node { clients { edges { node {
+      a: client { name } b: client { id mainContact { id } } } } } } } } }""",
+    """query { sessions { edges { node { clients { edges { node {
+      client { name sessions { reference } contacts { email client { name } } } } } } } } } }""",
+)
+SHAPE_VARIABLES: tuple[dict[str, bool], ...] = ({}, {"skip": True, "with": False}, {}, {})
+EMBEDDED = (True, True, False, False)  # on PostgreSQL: no client or contact read by rows
+
+
+@pytest.mark.postgres_only
+async def test_client_subtrees_are_json_built_by_postgresql(
+    gql: GraphQLClient, tenant: Tenant, sql: StatementCounter
+) -> None:
+    """The nested query's clients come from one JSON statement (and no client or contact
+    read), with the same answer as plain graphql-core, names needing escapes included."""
+    await _grid(tenant, 3, "A")
+    await (
+        Client.filter(organization_id=tenant.staff.scope.organization_id)
+        .limit(1)
+        .update(name='Quote " back\\slash \n new line, é and \u0007')
+    )
+    await Client.filter(name="A client 0001-1").update(main_contact_id=None)
+    sql.statements.clear()
+    body = await gql(NESTED, as_=tenant.staff)
+    assert _built_in_sql(sql), sql.statements
+    assert body == {**await _plain(NESTED, {}, tenant), "status": 200}
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "embedded"),
+    list(zip(CLIENT_SHAPES, SHAPE_VARIABLES, EMBEDDED, strict=True)),
+)
+async def test_client_subtrees_answer_what_graphql_core_answers(
+    gql: GraphQLClient,
+    tenant: Tenant,
+    sql: StatementCounter,
+    document: str,
+    variables: dict[str, bool],
+    embedded: bool,
+) -> None:
+    await _grid(tenant, 2, "A")
+    sql.statements.clear()
+    body = await gql(document, variables, as_=tenant.staff)
+    assert _built_in_sql(sql) == (embedded and BACKEND == "postgres"), sql.statements
+    assert not body.get("errors"), body["errors"]
+    assert body == {**await _plain(document, variables, tenant), "status": 200}
+
+
+def _built_in_sql(sql: StatementCounter) -> bool:
+    """Whether the clients came from JSON statements alone (no client or contact rows)."""
+    built = [s for s in sql.statements if "json_build_object" in s]
+    rows = [s for s in sql.statements if s not in built]
+    return bool(built) and not any(f'FROM "{t}"' in s for s in rows for t in ("client", "contact"))
+
+
+async def _plain(document: str, variables: dict[str, bool], tenant: Tenant) -> dict[str, Any]:
+    """The answer of graphql-core's own execution (no fast path, no JSON built in SQL)."""
+    result = await PLAIN.execute(
+        document, variable_values=variables, context_value=Context(tenant.staff.scope)
+    )
+    answer: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        answer["errors"] = [error.formatted for error in result.errors]
+    return answer

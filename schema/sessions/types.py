@@ -25,6 +25,7 @@ from schema.clients import Client, client_nodes
 from schema.confirmation.types import Confirmation, DateProposal, proposals_of_row
 from schema.context import Context, Info
 from schema.execution import NOT_READY, PRELOADED
+from schema.json_sql import prebuilt
 from schema.labels import ConfirmationSummaryLabel, SessionStatusLabel
 from schema.pagination import MAX_PAGE_SIZE, Connection, paginate_loaded
 from schema.prefetch import Deferred, below, later, same, selections_of
@@ -210,10 +211,15 @@ async def session_client_nodes(
     )
     locale = info.context.locale
     client_selections = below(selections, "client")
+    clients: list[Any] | None = None
     if client_selections is not None and rows:
-        loader = info.context.loader(dataloaders.clients_by_ids)
-        client_rows = await loader.load(tuple(row.client_id for row in rows))
-        clients: list[Any] = await client_nodes(info, client_rows, client_selections)
+        ids = [row.client_id for row in rows]
+        if info.context.json_fragments:  # the database builds the clients' JSON, if it can
+            load = partial(_load_client, info)
+            clients = await prebuilt(info.context, "Client", ids, client_selections, load)
+        if clients is None:
+            client_rows = await info.context.loader(dataloaders.clients_by_ids).load(tuple(ids))
+            clients = await client_nodes(info, client_rows, client_selections)
     else:
         clients = [Deferred(partial(_load_client, info, row.client_id)) for row in rows]
     return [
