@@ -32,7 +32,7 @@ from app.settings import Settings, get_settings
 from app.wiring import Services, arq_settings, queue_name
 from jobs import TAG_REQUEST_ID, schedule
 from jobs.outbox_delivery import (
-    SMTP_CONNECTIONS,
+    EMAIL_JOBS,
     RetryPolicy,
     SmtpConfig,
     SmtpPool,
@@ -159,8 +159,7 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
 
 
 def email_worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, Any]:
-    """The email queue: delivery and the outbox sweep, locked for a delivery's timeout;
-    as many jobs at once as the SMTP pool has connections (a job holds one)."""
+    """The email queue: delivery and the outbox sweep, locked for a delivery's timeout."""
     policy = retry_policy(settings)
     return _options(
         settings,
@@ -171,7 +170,7 @@ def email_worker_options(settings: Settings, *, manage_db: bool = True) -> dict[
         ),
         queue_name=email_queue_name(settings.redis_namespace),
         job_timeout=policy.job_timeout_seconds,
-        max_jobs=SMTP_CONNECTIONS,
+        max_jobs=EMAIL_JOBS,
     )
 
 

@@ -41,7 +41,7 @@ from app.settings import Settings
 from app.wiring import RedisDispatcher, arq_settings, queue_name
 from bench.harness import Run, counting_statements, scratch_database, seed_sessions
 from bench.servers import Server, free_port, running, trainhub_serve, trainhub_worker
-from jobs.outbox_delivery import BATCH_SIZE, SMTP_CONNECTIONS
+from jobs.outbox_delivery import BATCH_SIZE, EMAIL_JOBS, SMTP_CONNECTIONS
 from models.outbox import EmailStatus, OutboundEmail
 from models.sessions import SessionClient
 from resolvers.confirmation.proposals import ProposalInput, send_date_proposal
@@ -239,7 +239,8 @@ async def main(n: int) -> None:
     lines = [
         f"- {n} emails per phase (~{size / 1000:.1f} kB of HTML + text each) to an aiosmtpd "
         f"sink in its own process; one `trainhub worker` (arq jobs of {BATCH_SIZE} emails, "
-        f"{SMTP_CONNECTIONS} at once, one pooled SMTP connection each), one `trainhub serve`",
+        f"{EMAIL_JOBS} at once over {SMTP_CONNECTIONS} pooled SMTP connections, one per "
+        "sending job), one `trainhub serve`",
         "",
         "| path | emails/s | ratio to raw |",
         "|---|---:|---:|",

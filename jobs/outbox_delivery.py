@@ -32,9 +32,12 @@ from resolvers.runtime import now
 
 log = logging.getLogger(__name__)
 
-# Connections the email worker keeps open, and so the jobs it runs at once: a job holds
-# one connection for its whole batch.
+# Connections the email worker keeps open; a job holds one for its whole batch.
 SMTP_CONNECTIONS = 4
+# Jobs the email worker runs at once: those without a connection wait for one (claiming
+# nothing meanwhile) and take it as soon as a batch ends, where arq would start a new
+# job only at its next poll of the queue (every 0.5 s).
+EMAIL_JOBS = 2 * SMTP_CONNECTIONS
 # Emails per delivery job: one claim UPDATE and one arq job for all of them, and a batch
 # short enough to end well within a job's timeout.
 BATCH_SIZE = 25

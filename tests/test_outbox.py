@@ -20,6 +20,7 @@ from resolvers.errors import ValidationFailed
 from resolvers.outbox import queue_email
 from tests.conftest import GraphQLClient, Tenant, error_codes
 from tests.smtp import SmtpServer
+from tests.statements import StatementCounter
 
 
 async def _queue(scope: Scope, **overrides: Any) -> OutboundEmail:
@@ -104,6 +105,31 @@ async def test_deliveries_share_pooled_connections_and_reconnect_after_a_restart
     assert [(await _status(e)).status for e in [*first, later]] == [EmailStatus.SENT] * 11
     assert (await _status(later)).attempts == 1  # reconnected at once, no retry needed
     assert smtp.received[-1].message["Subject"] == "after restart"
+
+
+async def test_emails_of_one_transaction_are_claimed_at_once_and_read_no_documents(
+    tenant: Tenant, smtp: SmtpServer, run_worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with runtime.atomic():
+        emails = [
+            await queue_email(
+                tenant.staff.scope, to=[f"c{i}@client.test"], subject=f"n{i}", html="h", text="t"
+            )
+            for i in range(10)
+        ]
+    counter = StatementCounter(monkeypatch)
+    await run_worker()
+    worker = list(counter.statements)
+
+    assert [(await _status(e)).status for e in emails] == [EmailStatus.SENT] * 10
+    assert [await _event_statuses(e) for e in emails] == [["SENT"]] * 10
+    claims = [s for s in worker if s.lstrip().upper().startswith("UPDATE") and "RETURNING" in s]
+    assert len(claims) == 1  # one UPDATE … RETURNING for the batch, no re-read
+    assert not any(s.lstrip().upper().startswith("SELECT") for s in worker)  # no documents
+    # SENT: one UPDATE and one events INSERT per group commit, never more than per email.
+    marks = [s for s in worker if s.lstrip().upper().startswith("UPDATE") and s not in claims]
+    inserts = [s for s in worker if s.lstrip().upper().startswith("INSERT")]
+    assert 1 <= len(marks) == len(inserts) <= 10
 
 
 async def test_451_is_retried_then_delivered_with_the_same_message_id(
