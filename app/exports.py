@@ -31,13 +31,14 @@ STATUS = {
 }
 
 
-async def caller(request: Request, list_name: str, format: str) -> Scope:
-    """Who asks: the user a signed link was made for (a Bearer sent along must be the
-    same user), else the Bearer credential, which must allow reading."""
+async def caller(request: Request) -> Scope:
+    """Who asks: the user a signed link to this path was made for (a Bearer sent along
+    must be the same user), else the Bearer credential, which must allow reading."""
     parameters = request.query_params
     credential = await authenticate(bearer_from_header(request.headers.get("authorization")))
     if links.is_signed(parameters):
-        scope = await links.link_scope(list_name, format, parameters)
+        path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+        scope = await links.link_scope(path, parameters)
         if credential is not None and credential.actor != scope.actor:
             raise Forbidden("this link was made for another user")
         return scope
@@ -56,7 +57,7 @@ def refused(error: UserError) -> JSONResponse:
 async def export_csv(request: Request) -> Response:
     list_name: str = request.path_params["list"]
     try:
-        scope = await caller(request, list_name, "csv")
+        scope = await caller(request)
         export = export_request(request.app.state.schema, list_name, request.query_params)
         chunks = await csv_chunks(scope, export)
     except UserError as error:

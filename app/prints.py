@@ -8,10 +8,12 @@
   ``columns``, ``lang``; see ``schema/exports.py``), or the signed URL of
   ``createExportLink(format: PDF)``. Up to 500 records: 200 with the PDF. More (at most
   10,000): 202 at once with the file the worker renders, ``{"id", "status", "statusUrl",
-  "downloadUrl"}``.
+  "downloadUrl"}`` and, for a user, the same two as signed links valid 5 minutes
+  (``signedStatusUrl``, ``signedDownloadUrl``, ``signedUrlsExpireAt``): a browser polls
+  the signed status, whose every answer renews both, then opens the signed download.
 - ``GET /print/files/{id}``: that file's status (QUEUED, RUNNING, DONE, FAILED);
   ``GET /print/files/{id}.pdf``: the file once DONE (409 before). A file is its
-  requester's only, for a day.
+  requester's only, for a day: another user's link or Bearer answers 404.
 
 Authenticated like exports: ``Authorization: Bearer <access token, or API key with
 READ>``. Errors as exports answer them (``app.exports.refused``): 400 for a bad parameter,
@@ -33,6 +35,7 @@ from models.exports import FileStatus, GeneratedFile
 from resolvers.auth import authenticate, bearer_from_header
 from resolvers.context import Scope, row_id
 from resolvers.errors import Conflict, NotFound, Unauthenticated, UserError
+from resolvers.exports import links
 from resolvers.exports.csv_export import selected_query
 from resolvers.prints import files, records
 from resolvers.prints.lists import MAX_PRINTED, ListPrint, render_list
@@ -66,15 +69,25 @@ def _download_headers(filename: str) -> dict[str, str]:
 
 
 async def bearer_scope(request: Request) -> Scope:
-    """The caller of a Bearer header (a record print or a generated file has no link)."""
+    """The caller of a Bearer header (a record print has no link)."""
     scope = await authenticate(bearer_from_header(request.headers.get("authorization")))
     if scope is None:
         raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>'")
     return scope
 
 
-def file_status(file: GeneratedFile) -> dict[str, Any]:
+def file_status(scope: Scope, file: GeneratedFile) -> dict[str, Any]:
+    """The file's state, its Bearer paths and, for a user, the same as signed links that
+    a browser opens (made afresh by each answer: a poll of the status renews them)."""
     path = f"/print/files/{file.id}"
+    signed: dict[str, Any] = {}
+    if scope.actor.user_id is not None:
+        status_link, expires_at = links.signed_link(scope, path)
+        signed = {
+            "signedStatusUrl": status_link,
+            "signedDownloadUrl": links.signed_link(scope, f"{path}.pdf")[0],
+            "signedUrlsExpireAt": expires_at.isoformat(),
+        }
     return {
         "id": str(file.id),
         "list": file.list_type,
@@ -87,13 +100,14 @@ def file_status(file: GeneratedFile) -> dict[str, Any]:
         "expiresAt": file.expires_at.isoformat(),
         "statusUrl": path,
         "downloadUrl": f"{path}.pdf",
+        **signed,
     }
 
 
 async def list_print(request: Request, list_name: str) -> tuple[Scope, ListPrint]:
     """Who asks, and the print they ask for with its selection frozen to ids in the
     list's order."""
-    scope = await caller(request, list_name, "pdf")
+    scope = await caller(request)
     export = export_request(request.app.state.schema, list_name, request.query_params)
     qs = await selected_query(scope, export)
     ids = cast(list[int], await qs.limit(MAX_PRINTED + 1).values_list("id", flat=True))
@@ -123,7 +137,7 @@ def routes(preferred_locale: Locale) -> list[Route]:
             scope, job = await list_print(request, list_name)
             if not job.in_request:
                 file = await files.queue_list_print(scope, job)
-                return JSONResponse(file_status(file), status_code=202)
+                return JSONResponse(file_status(scope, file), status_code=202)
             content = await render_list(scope, job)
         except UserError as error:
             return refused(error)
@@ -131,18 +145,15 @@ def routes(preferred_locale: Locale) -> list[Route]:
 
     async def file_info(request: Request) -> Response:
         try:
-            file = await files.generated_file(
-                await bearer_scope(request), request.path_params["id"]
-            )
+            scope = await caller(request)
+            file = await files.generated_file(scope, request.path_params["id"])
         except UserError as error:
             return refused(error)
-        return JSONResponse(file_status(file))
+        return JSONResponse(file_status(scope, file))
 
     async def file_download(request: Request) -> Response:
         try:
-            file = await files.generated_file(
-                await bearer_scope(request), request.path_params["id"]
-            )
+            file = await files.generated_file(await caller(request), request.path_params["id"])
             if file.status != FileStatus.DONE:
                 raise Conflict(
                     f"the file is {file.status.value}, not ready", status=file.status.value

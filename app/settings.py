@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: Annotated[int, Field(ge=1, le=60)] = 10
     # A running bulk operation not advanced for this long is resumed by the worker's sweep.
     bulk_stale_seconds: float = 60.0
+    # A list print whose render has not beaten for this long is run again by the sweep.
+    print_stale_seconds: Annotated[float, Field(gt=0)] = 60.0
     graphql_max_depth: int = 10
     graphql_max_tokens: int = 2000
     graphql_max_aliases: int = 15

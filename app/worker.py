@@ -31,7 +31,13 @@ from app.logs import request_id
 from app.settings import Settings, get_settings
 from app.wiring import Services, arq_settings, queue_name
 from jobs import TAG_REQUEST_ID, schedule
-from jobs.outbox_delivery import RetryPolicy, SmtpConfig, SmtpPool, email_queue_name
+from jobs.outbox_delivery import (
+    SMTP_CONNECTIONS,
+    RetryPolicy,
+    SmtpConfig,
+    SmtpPool,
+    email_queue_name,
+)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -116,6 +122,7 @@ def _options(settings: Settings, manage_db: bool, **queue: Any) -> dict[str, Any
         ctx["retry_policy"] = policy
         ctx["namespace"] = settings.redis_namespace
         ctx["bulk_stale_seconds"] = settings.bulk_stale_seconds
+        ctx["print_stale_seconds"] = settings.print_stale_seconds
         if manage_db:
             await init_db(settings)
             state["services"] = await Services.start(settings)
@@ -152,7 +159,8 @@ def worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, A
 
 
 def email_worker_options(settings: Settings, *, manage_db: bool = True) -> dict[str, Any]:
-    """The email queue: delivery and the outbox sweep, locked for a delivery's timeout."""
+    """The email queue: delivery and the outbox sweep, locked for a delivery's timeout;
+    as many jobs at once as the SMTP pool has connections (a job holds one)."""
     policy = retry_policy(settings)
     return _options(
         settings,
@@ -163,6 +171,7 @@ def email_worker_options(settings: Settings, *, manage_db: bool = True) -> dict[
         ),
         queue_name=email_queue_name(settings.redis_namespace),
         job_timeout=policy.job_timeout_seconds,
+        max_jobs=SMTP_CONNECTIONS,
     )
 
 

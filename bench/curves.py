@@ -8,7 +8,7 @@
   database's size are printed: on a 2-core machine the 1M step took 93–102 s and 0.7 GB,
   the whole run 3.5 min), through the resolvers, through GraphQL and as raw SQL.
 
-    .venv/bin/python -m bench.curves [--repeat 20] [--million]
+    .venv/bin/python -m bench.curves [--repeat 20] [--million] [--sizes 1000 5000]
 
 Appends the run to bench/RESULTS.md.
 """
@@ -83,7 +83,7 @@ async def nested_curve(repeat: int) -> list[str]:
 async def leads_curve(dsn: str, sizes: list[int], repeat: int) -> list[str]:
     org = await create_organization("Bench leads")
     scope = system_scope(org.id)
-    raw = await asyncpg.connect(dsn)
+    raw, beside = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     rows = []
     try:
         loaded = 0
@@ -96,31 +96,32 @@ async def leads_curve(dsn: str, sizes: list[int], repeat: int) -> list[str]:
                 flush=True,
             )
             loaded = size
-            pairs = list_pairs(scope, raw)
             times = [
-                (await timed(ours, repeat), await timed(theirs, repeat))
-                for _, ours, theirs in pairs
+                await timed(ours, theirs, repeat)
+                for _, ours, theirs in list_pairs(scope, raw, beside)
             ]
             rows.append((size, seconds, megabytes, times))
     finally:
         await raw.close()
+        await beside.close()
     return [
-        f"Leads list page (filtered, 50 rows) + totalCount, median of {repeat}; ratio = ours / "
-        "raw SQL; load = generating the rows + COPY + ANALYZE of the step:",
+        f"Leads list page (filtered, 50 rows) + totalCount, median of {repeat} (ours and raw "
+        "taking turns; the raw page and its COUNT at once on two connections, as ours); "
+        "ratio = ours / raw SQL; load = generating the rows + COPY + ANALYZE of the step:",
         "",
-        "| leads | load step s | database MB | resolvers ms | GraphQL ms | raw SQL ms "
-        "| resolvers / raw | GraphQL / raw |",
+        "| leads | load step s | database MB | resolvers ms | GraphQL ms | raw SQL ms (beside "
+        "each) | resolvers / raw | GraphQL / raw |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(
             f"| {size:,} | {seconds:.1f} | {megabytes:,.0f} | {r[0] * 1000:.1f} | "
-            f"{g[0] * 1000:.1f} | {r[1] * 1000:.1f} | {r[0] / r[1]:.2f}× | {g[0] / g[1]:.2f}× |"
+            f"{g[0] * 1000:.1f} | {r[1] * 1000:.1f} / {g[1] * 1000:.1f} | {r[0] / r[1]:.2f}× | "
+            f"{g[0] / g[1]:.2f}× |"
             for size, seconds, megabytes, (r, g) in rows
         ),
     ]
 
 
-async def main(repeat: int, million: bool) -> None:
-    sizes = [10_000, 100_000] + ([1_000_000] if million else [])
+async def main(repeat: int, sizes: list[int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with scratch_database(Path(tmp)) as settings:
             run = Run(
@@ -137,5 +138,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--million", action="store_true", help="also 1,000,000 leads")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", help="these numbers of leads instead (a quick check)"
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.repeat, arguments.million))
+    sizes = arguments.sizes or [10_000, 100_000] + ([1_000_000] if arguments.million else [])
+    asyncio.run(main(arguments.repeat, sorted(sizes)))

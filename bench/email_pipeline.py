@@ -3,9 +3,9 @@ process: bench/smtp_sink.py), measured side by side in one run:
 
 - raw: a plain aiosmtplib loop over one connection, messages of the same size (run
   before and after the two others; the ratios use the mean of the two);
-- (a) worker alone: N outbox rows already QUEUED, enqueued at once to arq, → SENT by one
-  ``trainhub worker`` process (claim, build, SMTP through its connection pool, mark SENT
-  with its event); goal ≥ 0.5× raw;
+- (a) worker alone: N outbox rows already QUEUED, enqueued at once to arq (jobs of
+  ``BATCH_SIZE``), → SENT by one ``trainhub worker`` process (claim a batch, build, SMTP
+  over one pooled connection per job, mark SENT with the events); goal ≥ 0.5× raw;
 - (b) end to end: ``sendDateProposals`` mutations (100 items each, one after the other)
   to one ``trainhub serve`` process, → outbox → arq → the same worker → sink.
 
@@ -41,6 +41,7 @@ from app.settings import Settings
 from app.wiring import RedisDispatcher, arq_settings, queue_name
 from bench.harness import Run, counting_statements, scratch_database, seed_sessions
 from bench.servers import Server, free_port, running, trainhub_serve, trainhub_worker
+from jobs.outbox_delivery import BATCH_SIZE, SMTP_CONNECTIONS
 from models.outbox import EmailStatus, OutboundEmail
 from models.sessions import SessionClient
 from resolvers.confirmation.proposals import ProposalInput, send_date_proposal
@@ -237,8 +238,8 @@ async def main(n: int) -> None:
     size = sum(len(s.html) + len(s.text) for s in samples) / len(samples)
     lines = [
         f"- {n} emails per phase (~{size / 1000:.1f} kB of HTML + text each) to an aiosmtpd "
-        "sink in its own process; one `trainhub worker` (arq, max_jobs 20, SMTP pool of 4), "
-        "one `trainhub serve`",
+        f"sink in its own process; one `trainhub worker` (arq jobs of {BATCH_SIZE} emails, "
+        f"{SMTP_CONNECTIONS} at once, one pooled SMTP connection each), one `trainhub serve`",
         "",
         "| path | emails/s | ratio to raw |",
         "|---|---:|---:|",

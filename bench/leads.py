@@ -25,7 +25,9 @@ from typing import Any
 import asyncpg
 
 from bench.harness import Run, scratch_database
+from models.audit import ChangeLogEntry
 from models.leads import LeadStatus, WaitlistStatus
+from models.records import RecordLink
 from resolvers.context import Scope, system_scope
 from resolvers.leads.duplicates import count_duplicate_groups, duplicate_groups, lead_duplicates
 from resolvers.leads.fields import duplicate_keys
@@ -66,12 +68,20 @@ GRAPHQL_LIST = """{ leads(filter: {waitlistStatuses: [PENDING], productCode: "PY
 GRAPHQL_LIST_SUBPANELS = GRAPHQL_LIST.replace(
     "waitlistStatus { value }", "waitlistStatus { value } subpanels { key totalCount }"
 )
-# A lead's panels (resolvers/subpanels/registry.py): one grouped COUNT each for the page.
-RAW_LINK_COUNTS = """SELECT owner_id, count(*) FROM recordlink WHERE organization_id = $1
-  AND owner_type = 'lead' AND target_type = $2 AND owner_id = ANY($3::int[]) GROUP BY owner_id"""
-RAW_CHANGE_COUNTS = """SELECT record_id, count(*) FROM changelogentry WHERE organization_id = $1
-  AND record_type = 'lead' AND record_id = ANY($2::int[]) GROUP BY record_id"""
-LINKED_PANELS = ("note", "task", "document", "email")
+# A lead's five panels (resolvers/subpanels/registry.py) counted for the page's leads in
+# one statement, as resolvers/subpanels/sources.py's count_together sends them.
+RAW_PANEL_COUNTS = " UNION ALL ".join(
+    [
+        *(
+            f"""SELECT {i} AS part, owner_id AS owner, count(*) AS n FROM recordlink
+  WHERE organization_id = $1 AND owner_type = 'lead' AND target_type = '{target}'
+  AND owner_id = ANY($2::bigint[]) GROUP BY owner_id"""
+            for i, target in enumerate(("note", "task", "document", "email"))
+        ),
+        """SELECT 4, record_id, count(*) FROM changelogentry WHERE organization_id = $1
+  AND record_type = 'lead' AND record_id = ANY($2::bigint[]) GROUP BY record_id""",
+    ]
+)
 RAW_GROUP_PAGE = """WITH live AS (
     SELECT email_norm, name_norm, phone_norm, account_norm FROM lead
     WHERE organization_id = $1 AND deleted_at IS NULL),
@@ -135,15 +145,20 @@ def lead_record(org_id: int, i: int, rng: random.Random, now: datetime) -> tuple
     )  # fmt: skip
 
 
-async def timed(work: Callable[[], Awaitable[Any]], repeat: int) -> float:
-    """Median seconds of ``repeat`` runs after one warm-up."""
-    await work()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        await work()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+async def timed(
+    ours: Callable[[], Awaitable[Any]], theirs: Callable[[], Awaitable[Any]], repeat: int
+) -> tuple[float, float]:
+    """Median seconds of ``repeat`` runs of each after one warm-up, the two taking turns
+    (and turns at going first) so that a change in the machine's load hits both alike."""
+    await ours()
+    await theirs()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeat):
+        for side in (0, 1) if i % 2 == 0 else (1, 0):
+            start = time.perf_counter()
+            await (ours, theirs)[side]()
+            samples[side].append(time.perf_counter() - start)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 async def load(dsn: str, org_id: int, count: int, first: int = 0) -> float:
@@ -166,23 +181,55 @@ async def load(dsn: str, org_id: int, count: int, first: int = 0) -> float:
         await conn.close()
 
 
-def list_pairs(scope: Scope, raw: asyncpg.Connection) -> list[Pair]:
+async def load_panel_rows(dsn: str, org_id: int) -> float:
+    """Something for the leads' panels to count, generated in SQL: lead n gets n % 3 notes,
+    n % 2 tasks, a document if n % 5 == 0, an email if n % 4 == 0 (links; the counts do not
+    read the records themselves), and 1 + n % 3 change-log entries. Returns the seconds."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        start = time.perf_counter()
+        await conn.execute(
+            """INSERT INTO recordlink (organization_id, created_at, updated_at, version,
+              owner_type, owner_id, target_type, target_id)
+            SELECT $1, now(), now(), 1, 'lead', lead.id, kind, lead.id * 10 + copy
+            FROM lead, LATERAL (VALUES ('note', lead.id % 3), ('task', lead.id % 2),
+              ('document', (lead.id % 5 = 0)::int), ('email', (lead.id % 4 = 0)::int)) AS p(kind, n),
+              generate_series(1, p.n) AS copy
+            WHERE lead.organization_id = $1""",
+            org_id,
+        )
+        await conn.execute(
+            """INSERT INTO changelogentry (organization_id, record_type, record_id, action,
+              field, actor_kind, actor_label, reason, at)
+            SELECT $1, 'lead', lead.id, 'update', 'status', 'system', '', '', now()
+            FROM lead, generate_series(0, lead.id % 3) WHERE lead.organization_id = $1""",
+            org_id,
+        )
+        await conn.execute("ANALYZE recordlink, changelogentry")
+        return time.perf_counter() - start
+    finally:
+        await conn.close()
+
+
+def list_pairs(scope: Scope, raw: asyncpg.Connection, beside: asyncpg.Connection) -> list[Pair]:
     """The filtered list page + totalCount: through the resolvers, through GraphQL, and
-    the raw SQL of both."""
+    the raw SQL of both. Like ``paginate(count_too=True)``, the raw page and its COUNT run
+    at once, the COUNT on a second connection (``beside``)."""
     schema = build_schema()
     org_id = scope.organization_id
 
     async def resolver_list() -> None:
-        page = await paginate(list_leads(scope, LIST_FILTER, LIST_ORDER), 50, None, lambda r: r)
+        page = await paginate(
+            list_leads(scope, LIST_FILTER, LIST_ORDER), 50, None, lambda r: r, count_too=True
+        )
         await page.total_count()
-
-    async def raw_list() -> None:
-        await raw.fetch(RAW_LIST, org_id)
-        await raw.fetchval(RAW_LIST_COUNT, org_id)
 
     async def graphql_list() -> None:
         result = await schema.execute(GRAPHQL_LIST, context_value=Context(scope=scope))
         assert not result.errors, result.errors
+
+    async def raw_list() -> None:
+        await raw_page(org_id, raw, beside)
 
     return [
         ("list page + totalCount (resolvers)", resolver_list, raw_list),
@@ -190,8 +237,17 @@ def list_pairs(scope: Scope, raw: asyncpg.Connection) -> list[Pair]:
     ]
 
 
-def subpanels_pair(scope: Scope, raw: asyncpg.Connection) -> Pair:
-    """The same page with each lead's ``subpanels { key totalCount }``, and its raw SQL."""
+async def raw_page(org_id: int, raw: asyncpg.Connection, beside: asyncpg.Connection) -> list[int]:
+    """The raw page and its COUNT at once; the page's lead ids."""
+    rows, _ = await asyncio.gather(
+        raw.fetch(RAW_LIST, org_id), beside.fetchval(RAW_LIST_COUNT, org_id)
+    )
+    return [row["id"] for row in rows[:50]]
+
+
+def subpanels_pair(scope: Scope, raw: asyncpg.Connection, beside: asyncpg.Connection) -> Pair:
+    """The same page with each lead's ``subpanels { key totalCount }``, and its raw SQL:
+    the page and its COUNT at once, then the panels' counts in one statement."""
     schema = build_schema()
     org_id = scope.organization_id
 
@@ -200,20 +256,24 @@ def subpanels_pair(scope: Scope, raw: asyncpg.Connection) -> Pair:
         assert not result.errors, result.errors
 
     async def raw_subpanels() -> None:
-        ids = [row["id"] for row in (await raw.fetch(RAW_LIST, org_id))[:50]]
-        await raw.fetchval(RAW_LIST_COUNT, org_id)
-        for target in LINKED_PANELS:
-            await raw.fetch(RAW_LINK_COUNTS, org_id, target, ids)
-        await raw.fetch(RAW_CHANGE_COUNTS, org_id, ids)
+        ids = await raw_page(org_id, raw, beside)
+        await raw.fetch(RAW_PANEL_COUNTS, org_id, ids)
 
     return ("list page + totalCount + subpanels counts (GraphQL)", graphql_subpanels, raw_subpanels)
 
 
 async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, float]]:
     scope = system_scope(org_id)
-    raw = await asyncpg.connect(dsn)
+    raw, beside = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     sample = await raw.fetchrow("SELECT * FROM lead WHERE id = 5000")
     assert sample is not None
+
+    async def raw_list_one_connection() -> None:  # the baseline until 2026-12-03
+        await raw.fetch(RAW_LIST, org_id)
+        await raw.fetchval(RAW_LIST_COUNT, org_id)
+
+    async def raw_list() -> None:
+        await raw_page(org_id, raw, beside)
 
     async def resolver_search() -> None:
         await paginate(
@@ -266,20 +326,23 @@ async def measure(dsn: str, org_id: int, repeat: int) -> list[tuple[str, float, 
         )
 
     pairs = [
-        *list_pairs(scope, raw),
-        subpanels_pair(scope, raw),
+        *list_pairs(scope, raw, beside),
+        subpanels_pair(scope, raw, beside),
+        (
+            "raw page then COUNT on one connection, vs at once on two",
+            raw_list_one_connection,
+            raw_list,
+        ),
         ("free-text search page (resolvers)", resolver_search, raw_search),
         ("duplicate groups page (resolvers)", resolver_group_page, raw_group_page),
         ("duplicate groups page + totalCount (resolvers)", resolver_groups, raw_groups),
         ("duplicates of one lead (resolvers)", resolver_duplicates, raw_duplicates),
     ]
     try:
-        return [
-            (name, await timed(ours, repeat), await timed(theirs, repeat))
-            for name, ours, theirs in pairs
-        ]
+        return [(name, *await timed(ours, theirs, repeat)) for name, ours, theirs in pairs]
     finally:
         await raw.close()
+        await beside.close()
 
 
 def table(rows: list[tuple[str, float, float]]) -> list[str]:
@@ -300,12 +363,21 @@ async def main(count: int, repeat: int) -> None:
             org = await create_organization("Bench")
             print(f"loading {count:,} leads…", flush=True)
             load_seconds = await load(settings.database_url, org.id, count)
-            print(f"loaded in {load_seconds:.2f} s; measuring ({repeat} runs each)…", flush=True)
+            panel_seconds = await load_panel_rows(settings.database_url, org.id)
+            print(
+                f"loaded in {load_seconds:.2f} s (+ {panel_seconds:.2f} s of panel rows); "
+                f"measuring ({repeat} runs each)…",
+                flush=True,
+            )
             groups = await count_duplicate_groups(system_scope(org.id), LeadFilter())
+            links, entries = await RecordLink.all().count(), await ChangeLogEntry.all().count()
             rows = await measure(settings.database_url, org.id, repeat)
     lines = [
         f"- {count:,} leads ({groups:,} duplicate groups) generated and loaded with COPY in "
-        f"{load_seconds:.2f} s; median of {repeat} runs after a warm-up; ratio = ours / raw SQL",
+        f"{load_seconds:.2f} s; their panels' rows (links, change log: "
+        f"{links:,} + {entries:,}) in {panel_seconds:.2f} s",
+        f"- median of {repeat} runs after a warm-up, ours and raw taking turns; ratio = ours / "
+        "raw SQL; the raw list page and its COUNT run at once on two connections, as ours do",
         "",
         *table(rows),
     ]

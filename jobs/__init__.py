@@ -1,8 +1,8 @@
 """arq tasks, run by the worker that ``app.worker`` composes (which logs each job with
 the request that enqueued it, ``job_tags``).
 
-- ``outbox_delivery``: deliver one outbox email (and its retry policy), enqueue deliveries,
-  the outbox sweep.
+- ``outbox_delivery``: deliver a batch of outbox emails (and the retry policy), enqueue
+  deliveries, the outbox sweep.
 - ``bulk_operations``: run a queued bulk operation; the sweep that resumes stale ones.
 - ``prints``: render a queued list print into its file; the sweep of files nobody took.
 - ``confirmation``: the confirmation deadline crons (expiry, reminders).

@@ -1,5 +1,6 @@
-"""Outbox delivery: the arq task that sends one outbox email over SMTP (aiosmtplib), the
-enqueue of delivery jobs, and the sweep that enqueues again what was lost.
+"""Outbox delivery: the arq task that sends a batch of outbox emails over one pooled SMTP
+connection (aiosmtplib), the enqueue of delivery jobs, and the sweep that enqueues again
+what was lost.
 
 The worker's context (set up by ``app.worker``) holds ``smtp_pool`` (an ``SmtpPool``),
 ``retry_policy`` (a ``RetryPolicy``) and ``namespace`` (the Redis key prefix).
@@ -11,7 +12,8 @@ import asyncio
 import logging
 import mimetypes
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -22,13 +24,20 @@ import aiosmtplib
 from arq import ArqRedis, Retry
 from prometheus_client import Counter, Histogram
 
-from jobs import job_tags
+from jobs import TAG_REQUEST_ID, job_tags
 from models.outbox import OutboundEmail
 from resolvers import documents, outbox
 from resolvers.context import system_scope
 from resolvers.runtime import now
 
 log = logging.getLogger(__name__)
+
+# Connections the email worker keeps open, and so the jobs it runs at once: a job holds
+# one connection for its whole batch.
+SMTP_CONNECTIONS = 4
+# Emails per delivery job: one claim UPDATE and one arq job for all of them, and a batch
+# short enough to end well within a job's timeout.
+BATCH_SIZE = 25
 
 # Served at /metrics (app/metrics.py); outcome: sent, retry (a retryable failure), failed.
 DELIVERY_ATTEMPTS = Counter(
@@ -124,6 +133,8 @@ async def build_message(email: OutboundEmail) -> EmailMessage:
     message["Date"] = format_datetime(email.created_at)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
+    if not email.attachment_ids:
+        return message
     scope = system_scope(email.organization_id)
     for doc, content in await documents.with_contents(scope, email.attachment_ids):
         maintype, _, subtype = (
@@ -135,12 +146,17 @@ async def build_message(email: OutboundEmail) -> EmailMessage:
     return message
 
 
+# Sends one message on a pooled connection; answers the refused recipients of a partial
+# refusal (which does not raise).
+Sender = Callable[[EmailMessage, list[str]], Awaitable[dict[str, str]]]
+
+
 class SmtpPool:
     """SMTP connections kept open and reused across deliveries, one transaction at a
     time each. After a failed transaction the session state is unknown, so that
     connection is dropped and the next use reconnects."""
 
-    def __init__(self, config: SmtpConfig, size: int = 4) -> None:
+    def __init__(self, config: SmtpConfig, size: int = SMTP_CONNECTIONS) -> None:
         self.config = config
         self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
         for _ in range(size):
@@ -157,17 +173,23 @@ class SmtpPool:
             timeout=c.timeout,
         )
 
-    async def send(self, message: EmailMessage, recipients: list[str]) -> dict[str, str]:
-        """Refused recipients of a partial refusal (which does not raise)."""
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Sender]:
+        """One connection of the pool, for a run of deliveries."""
         client = await self._idle.get()
+
+        async def send(message: EmailMessage, recipients: list[str]) -> dict[str, str]:
+            try:
+                refused = await self._send_on(client, message, recipients)
+            except BaseException:
+                client.close()
+                raise
+            return {a: f"{answer.code} {answer.message}" for a, answer in refused.items()}
+
         try:
-            refused = await self._send_on(client, message, recipients)
-        except BaseException:
-            client.close()
-            raise
+            yield send
         finally:
             self._idle.put_nowait(client)
-        return {address: f"{answer.code} {answer.message}" for address, answer in refused.items()}
 
     @staticmethod
     async def _send_on(
@@ -197,39 +219,96 @@ class SmtpPool:
                     client.close()
 
 
-async def deliver_email(ctx: dict[str, Any], email_id: int) -> str:
+class SentMarker:
+    """Marks delivered emails SENT in the background while the next one is sent, as many
+    per transaction as were delivered meanwhile (a group commit). What it has not
+    marked when the worker dies stays SENDING and is sent again: at most the emails in
+    flight."""
+
+    def __init__(self) -> None:
+        self._delivered: list[tuple[OutboundEmail, dict[str, str]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    def add(self, email: OutboundEmail, refused: dict[str, str]) -> None:
+        self._delivered.append((email, refused))
+        if self._flushing is None or self._flushing.done():
+            if self._flushing is not None:
+                self._flushing.result()  # a failed write fails the job
+            self._flushing = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._delivered:
+            delivered, self._delivered = self._delivered, []
+            await outbox.mark_sent(delivered)
+
+    async def flushed(self) -> None:
+        if self._flushing is not None:
+            await self._flushing
+
+
+async def deliver_emails(ctx: dict[str, Any], email_ids: list[int]) -> str:
+    """Sends the emails among ``email_ids`` still to send, claimed at once, one after the
+    other over one pooled connection. An email that failed and may be tried again gets
+    a delivery job of its own, deferred by the retry policy."""
     pool: SmtpPool = ctx["smtp_pool"]
     policy: RetryPolicy = ctx["retry_policy"]
-    email = await outbox.claim_email(email_id, stale_after=policy.stale_after)
-    if email is None:
-        return "not claimable (done, or taken by another worker)"
-    started = time.perf_counter()
-    try:
-        refused = await pool.send(await build_message(email), [*email.to, *email.cc, *email.bcc])
-    except DELIVERY_ERRORS as exc:
-        if (answer := policy.permanent_error(exc)) is not None:
-            _count_attempt("failed", started)
-            await outbox.mark_failed(email, answer)
-            return f"failed: {answer}"
-        error = f"{type(exc).__name__}: {exc}"
-        delay = policy.retry_delay(email.attempts)
-        if delay is None:
-            _count_attempt("failed", started)
-            await outbox.mark_failed(email, f"gave up after {email.attempts} attempts: {error}")
-            return "failed: too many attempts"
-        _count_attempt("retry", started)
-        await outbox.mark_for_retry(email, error)
-        log.warning(
-            "email %s attempt %s failed (%s); retry in %.0fs",
-            email.id,
-            email.attempts,
-            error,
-            delay,
-        )
-        raise Retry(defer=delay) from exc
-    _count_attempt("sent", started)
-    await outbox.mark_sent(email, refused)
-    return "sent" + (f" (refused: {', '.join(refused)})" if refused else "")
+    sent = retried = failed = 0
+    async with pool.connection() as send:
+        emails = await outbox.claim_emails(email_ids, stale_after=policy.stale_after)
+        marker = SentMarker()
+        try:
+            for email in emails:
+                started = time.perf_counter()
+                try:
+                    refused = await send(
+                        await build_message(email), [*email.to, *email.cc, *email.bcc]
+                    )
+                except DELIVERY_ERRORS as exc:
+                    delay = await record_failure(policy, email, exc, started)
+                    if delay is None:
+                        failed += 1
+                        continue
+                    retried += 1
+                    if email_ids == [email.id]:
+                        # This job is the email's own (same job id): arq runs it again.
+                        raise Retry(defer=delay) from exc
+                    await enqueue_deliveries(
+                        ctx["redis"],
+                        ctx["namespace"],
+                        [email.id],
+                        ctx.get(TAG_REQUEST_ID, ""),
+                        defer_seconds=delay,
+                    )
+                    continue
+                _count_attempt("sent", started)
+                marker.add(email, refused)
+                sent += 1
+        finally:
+            await marker.flushed()
+    return f"{len(email_ids)} emails: {sent} sent, {retried} to retry, {failed} failed"
+
+
+async def record_failure(
+    policy: RetryPolicy, email: OutboundEmail, exc: BaseException, started: float
+) -> float | None:
+    """The failed attempt on the row: FAILED, or QUEUED again and the seconds to wait
+    before the next attempt."""
+    if (answer := policy.permanent_error(exc)) is not None:
+        _count_attempt("failed", started)
+        await outbox.mark_failed(email, answer)
+        return None
+    error = f"{type(exc).__name__}: {exc}"
+    delay = policy.retry_delay(email.attempts)
+    if delay is None:
+        _count_attempt("failed", started)
+        await outbox.mark_failed(email, f"gave up after {email.attempts} attempts: {error}")
+        return None
+    _count_attempt("retry", started)
+    await outbox.mark_for_retry(email, error)
+    log.warning(
+        "email %s attempt %s failed (%s); retry in %.0fs", email.id, email.attempts, error, delay
+    )
+    return delay
 
 
 def email_queue_name(namespace: str) -> str:
@@ -237,39 +316,52 @@ def email_queue_name(namespace: str) -> str:
     return f"{namespace}:queue:email"
 
 
-def delivery_job_id(namespace: str, email_id: int) -> str:
-    """arq job id: enqueueing an email again while its job is pending is a no-op.
+def delivery_job_id(namespace: str, email_ids: Sequence[int]) -> str:
+    """arq job id: enqueueing the same emails again while their job is pending is a
+    no-op; one email's id is its retry's (so the sweep does not run a deferred retry
+    early).
 
     Namespaced because arq's job keys are global to the Redis database.
     """
-    return f"{namespace}:email:{email_id}"
+    return f"{namespace}:email:{','.join(str(i) for i in email_ids)}"
 
 
 async def enqueue_deliveries(
-    redis: ArqRedis, namespace: str, email_ids: Iterable[int], request_id: str = ""
+    redis: ArqRedis,
+    namespace: str,
+    email_ids: Iterable[int],
+    request_id: str = "",
+    *,
+    batch_size: int = BATCH_SIZE,
+    defer_seconds: float | None = None,
 ) -> int:
-    """One delivery job per email on the email queue; returns how many were enqueued
-    (or already pending). A failed enqueue is logged and skipped: the row stays QUEUED
-    and the outbox sweep enqueues it again. ``request_id``: see ``job_tags``."""
+    """Delivery jobs of up to ``batch_size`` emails on the email queue; returns how many
+    emails were enqueued (or already pending). A failed enqueue is logged and skipped:
+    the rows stay QUEUED and the outbox sweep enqueues them again. ``request_id``: see
+    ``job_tags``."""
+    ids = list(email_ids)
     enqueued = 0
-    for email_id in email_ids:
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
         try:
             await redis.enqueue_job(
-                deliver_email.__name__,
-                email_id,
-                _job_id=delivery_job_id(namespace, email_id),
+                deliver_emails.__name__,
+                batch,
+                _job_id=delivery_job_id(namespace, batch),
+                _defer_by=defer_seconds,
                 **job_tags(request_id),
                 _queue_name=email_queue_name(namespace),
             )
         except Exception:  # noqa: BLE001 - see the docstring
-            log.exception("enqueue of email %s failed; the outbox sweep will retry", email_id)
+            log.exception("enqueue of emails %s failed; the outbox sweep will retry", batch)
         else:
-            enqueued += 1
+            enqueued += len(batch)
     return enqueued
 
 
 async def requeue_stuck_emails(ctx: dict[str, Any]) -> int:
-    """Outbox sweep (cron): enqueue again the rows the retry policy deems lost."""
+    """Outbox sweep (cron): enqueue again the rows the retry policy deems lost, one job
+    each: a row waiting for a deferred retry has that job already (``delivery_job_id``)."""
     policy: RetryPolicy = ctx["retry_policy"]
     ids = await outbox.queued_email_ids(older_than=now() - policy.stale_after)
-    return await enqueue_deliveries(ctx["redis"], ctx["namespace"], ids)
+    return await enqueue_deliveries(ctx["redis"], ctx["namespace"], ids, batch_size=1)

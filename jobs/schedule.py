@@ -22,7 +22,7 @@ from jobs.bulk_operations import (
     run_bulk_operation,
 )
 from jobs.confirmation import expire_overdue_proposals, send_proposal_reminders
-from jobs.outbox_delivery import RetryPolicy, deliver_email, requeue_stuck_emails
+from jobs.outbox_delivery import RetryPolicy, deliver_emails, requeue_stuck_emails
 from jobs.prints import JOB_TIMEOUT_SECONDS as FILE_TIMEOUT_SECONDS
 from jobs.prints import generate_file, remove_expired_files, requeue_stale_files
 
@@ -32,7 +32,7 @@ def email_tasks(policy: RetryPolicy) -> list[Function]:
     # keep_result=0: a finished job must not stop the sweep from enqueueing its id again.
     return [
         func(
-            deliver_email,
+            deliver_emails,
             timeout=policy.job_timeout_seconds,
             max_tries=policy.arq_max_tries,
             keep_result=0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -80,6 +80,36 @@ class Actor:
             role=Role(role) if role else None,
             scopes=frozenset(ApiScope(s) for s in scopes),
         )
+
+
+class ActingRecord(Protocol):
+    """A stored piece of work done on someone's behalf (a bulk operation, a generated
+    file): who asked, as the worker restores them."""
+
+    @property
+    def organization_id(self) -> int: ...
+    @property
+    def actor_kind(self) -> str: ...
+    @property
+    def actor_id(self) -> str | None: ...
+    @property
+    def actor_label(self) -> str: ...
+    @property
+    def actor_role(self) -> str | None: ...
+    @property
+    def actor_scopes(self) -> Any: ...
+
+
+def acting_scope(record: ActingRecord) -> Scope:
+    """The scope of whoever asked for ``record``: the worker acts as them."""
+    actor = Actor.restored(
+        record.actor_kind,
+        record.actor_id,
+        record.actor_label,
+        record.actor_role,
+        record.actor_scopes,
+    )
+    return Scope(record.organization_id, actor)
 
 
 SYSTEM = Actor(ActorKind.SYSTEM, label="system")

@@ -11,19 +11,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import getaddresses
-from typing import cast
+from typing import Any, cast
 
 from email_validator import EmailNotValidError, validate_email
 from tortoise.expressions import F, Q
 from tortoise.functions import Count
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, UpdateQuery
 
 from models.outbox import EmailStatus, OutboundEmail
 from models.records import RecordLink
 from resolvers.bulk_operations.rows import insert_rows
 from resolvers.context import Scope, system_scope
 from resolvers.errors import ValidationFailed, WrongState
-from resolvers.events import emit_event
+from resolvers.events import emit_event, emit_events
 from resolvers.links import link
 from resolvers.runtime import atomic, current, current_unit, now
 
@@ -192,57 +192,83 @@ async def queue_emails(
     return ids
 
 
-async def claim_email(email_id: int, stale_after: timedelta) -> OutboundEmail | None:
-    """Take a row for sending; None when another worker has it or it is already done.
+async def claim_emails(email_ids: Sequence[int], stale_after: timedelta) -> list[OutboundEmail]:
+    """Take the rows among ``email_ids`` for sending, by id, in one UPDATE … RETURNING;
+    those another worker has or that are done are left out.
 
     A row left SENDING by a killed worker becomes claimable again after ``stale_after``.
     """
     at = now()
-    claimed = await OutboundEmail.filter(
+    claim = OutboundEmail.filter(
         Q(status=EmailStatus.QUEUED)
         | Q(status=EmailStatus.SENDING, claimed_at__lt=at - stale_after),
-        id=email_id,
+        id__in=list(email_ids),
     ).update(status=EmailStatus.SENDING, claimed_at=at, attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    return await OutboundEmail.get(id=email_id)
+    return sorted(await _updated_rows(claim), key=lambda email: email.id)
 
 
-async def _finish(email: OutboundEmail, status: EmailStatus, **values: object) -> None:
-    async with atomic():
-        await OutboundEmail.filter(id=email.id).update(
-            status=status, version=F("version") + 1, updated_at=now(), **values
-        )
-        await emit_event(
-            system_scope(email.organization_id),
-            "email.status_changed",
-            RECORD_TYPE,
-            email.id,
-            {
+async def _updated_rows(update: UpdateQuery) -> list[OutboundEmail]:
+    """The rows ``update`` changed, as they are after it (Tortoise's update answers only
+    a count; RETURNING is in PostgreSQL and SQLite ≥ 3.35)."""
+    update._choose_db_if_not_chosen(True)
+    update._make_query()
+    query: Any = update.query
+    sql, params = query.returning("*").get_parameterized_sql()
+    rows = await update._db.execute_query_dict(sql, params)
+    return [OutboundEmail._init_from_db(**row) for row in rows]
+
+
+async def _finish(emails: Sequence[OutboundEmail], status: EmailStatus, **values: object) -> None:
+    """``emails`` to ``status`` with one UPDATE, and their events, in the caller's
+    transaction."""
+    await OutboundEmail.filter(id__in=[email.id for email in emails]).update(
+        status=status, version=F("version") + 1, updated_at=now(), **values
+    )
+    for organization_id in {email.organization_id for email in emails}:
+        payloads = {
+            email.id: {
                 "status": status.value,
                 "attempts": email.attempts,
                 "error": values.get("last_error", ""),
-            },
+            }
+            for email in emails
+            if email.organization_id == organization_id
+        }
+        await emit_events(
+            system_scope(organization_id), "email.status_changed", RECORD_TYPE, payloads
         )
 
 
-async def mark_sent(email: OutboundEmail, refused: dict[str, str]) -> None:
-    # A partial refusal is still a delivery: the refused addresses are kept on the row.
-    await _finish(
-        email,
-        EmailStatus.SENT,
-        sent_at=now(),
-        refused_recipients=refused,
-        last_error="; ".join(f"{a}: {r}" for a, r in refused.items()),
-    )
+async def mark_sent(delivered: Sequence[tuple[OutboundEmail, dict[str, str]]]) -> None:
+    """Delivered emails (each with its refused recipients) SENT, in one transaction: one
+    UPDATE for those all recipients accepted. A partial refusal is still a delivery: the
+    refused addresses are kept on the row."""
+    at = now()
+    async with atomic():
+        accepted = [email for email, refused in delivered if not refused]
+        if accepted:
+            await _finish(
+                accepted, EmailStatus.SENT, sent_at=at, refused_recipients={}, last_error=""
+            )
+        for email, refused in delivered:
+            if refused:
+                await _finish(
+                    [email],
+                    EmailStatus.SENT,
+                    sent_at=at,
+                    refused_recipients=refused,
+                    last_error="; ".join(f"{a}: {r}" for a, r in refused.items()),
+                )
 
 
 async def mark_failed(email: OutboundEmail, error: str) -> None:
-    await _finish(email, EmailStatus.FAILED, last_error=error)
+    async with atomic():
+        await _finish([email], EmailStatus.FAILED, last_error=error)
 
 
 async def mark_for_retry(email: OutboundEmail, error: str) -> None:
-    await _finish(email, EmailStatus.QUEUED, last_error=error)
+    async with atomic():
+        await _finish([email], EmailStatus.QUEUED, last_error=error)
 
 
 async def queued_email_ids(older_than: datetime, limit: int = 1000) -> list[int]:

@@ -232,5 +232,6 @@ class Mutation:
         }
         parameters = {key: value for key, value in parameters.items() if value}
         export_request(info.schema, list.value, parameters)  # refused now if it would be later
-        url, expires_at = links.signed_link(scope, list.value, format.value, parameters)
+        path = links.list_path(list.value, format.value)
+        url, expires_at = links.signed_link(scope, path, parameters)
         return ExportLink(url=url, expires_at=expires_at)

@@ -37,7 +37,10 @@ def _refusal(context: ExecutionContext) -> ValidationFailed | None:
     if document is None:
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    # strawberry keeps the operation name the caller gave apart from the one it infers.
+    # The name the caller gave, None if none: the public ``operation_name`` falls back
+    # to the first operation's, and strawberry (0.341) has no public copy of it (the
+    # view's and Schema.stream's arguments do not reach extensions); tests/test_defects
+    # (defect 13) fails if this attribute goes.
     given_name = context._provided_operation_name  # noqa: SLF001
     if given_name is None and len(operations) > 1:
         return ValidationFailed(

@@ -2,9 +2,10 @@
 TRAINHUB_TEST_DB=sqlite), real Redis (the local server, or the embedded one on the
 SQLite run), the ASGI app over HTTP/WebSocket, an arq worker, and aiosmtpd servers.
 
-Every test starts from empty tables (ids keep growing, so arq job ids never repeat within
-a run); each run uses its own database and Redis namespace, so parallel runs never see
-each other's data or jobs.
+Every test starts from empty tables and has a Redis namespace of its own (arq queues,
+job ids, event channel, rate keys), removed after it: no test runs, counts or receives
+what another left queued or published. Each run uses its own database, so parallel runs
+never see each other's data.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from redis.asyncio import Redis
 from tortoise import Tortoise, connections
 
+from app import wiring
 from app.asgi import create_app
 from app.db import config_for, run_migrations
 from app.embedded import EmbeddedRedis
@@ -90,13 +93,14 @@ async def database_url(tmp_var: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_var: Path, database_url: str, redis_url: str) -> Settings:
+def run_settings(tmp_var: Path, database_url: str, redis_url: str) -> Settings:
+    """The run's database and Redis; ``settings`` gives each test its own namespace."""
     return Settings(
         environment="development",
         var_dir=tmp_var,
         database_url=database_url,
         redis_url=redis_url,
-        redis_namespace=f"trainhub-test-{uuid.uuid4().hex[:8]}",
+        redis_namespace="trainhub-test",
         smtp_host="127.0.0.1",
         smtp_port=1,  # each test that sends starts its own SMTP server (fixture smtp)
         secret_key="test-secret-key-0123456789abcdef",
@@ -109,11 +113,28 @@ def settings(tmp_var: Path, database_url: str, redis_url: str) -> Settings:
     )
 
 
+@pytest.fixture
+async def settings(run_settings: Settings) -> AsyncIterator[Settings]:
+    """The run's settings with a Redis namespace of this test's own, whose keys (queued
+    jobs, results, locks) are deleted after it. A copy: what a test sets (``smtp``'s
+    port) stays its own too."""
+    namespace = f"{run_settings.redis_namespace}-{uuid.uuid4().hex[:12]}"
+    yield run_settings.model_copy(update={"redis_namespace": namespace})
+    redis = Redis.from_url(wiring.redis_url(run_settings))
+    try:
+        # Every arq key of the namespace holds it: its queues, and job ids made from it.
+        keys = [key async for key in redis.scan_iter(match=f"*{namespace}*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
 @pytest.fixture(scope="session")
-async def migrated(settings: Settings) -> AsyncIterator[None]:
+async def migrated(run_settings: Settings) -> AsyncIterator[None]:
     """Migrations applied to the empty database: the same ones production runs."""
-    await run_migrations(settings)
-    await Tortoise.init(config=config_for(settings), _enable_global_fallback=True)
+    await run_migrations(run_settings)
+    await Tortoise.init(config=config_for(run_settings), _enable_global_fallback=True)
     yield
     await Tortoise.close_connections()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -15,9 +16,20 @@ from graphql import GraphQLEnumType, GraphQLNamedType, GraphQLSchema, get_named_
 from tortoise import Tortoise, connections
 from websockets.typing import Subprotocol
 
+from models.audit import DomainEvent
 from models.core import ApiScope, Organization
 from models.operations import BulkOperation, BulkOperationItem
-from tests.conftest import GraphQLClient, LiveServer, Tenant, _make_tenant, error_codes
+from resolvers import runtime
+from resolvers.bulk_operations.engine import EVENT as BULK_OPERATION_EVENT
+from resolvers.events import emit_event
+from tests.conftest import (
+    GraphQLClient,
+    LiveServer,
+    Member,
+    Tenant,
+    _make_tenant,
+    error_codes,
+)
 from tests.isolation_answers import (
     KINDS,
     KNOWN_DEFECTS,
@@ -149,10 +161,13 @@ class Sweep:
             self.schema, site.operation, site.field, filler(site.field, ids), site.path, value
         )
 
-    def callers(self, kind: str) -> list[tuple[Tenant, dict[str, str], str]]:
-        """B1 with A's record of this kind, B2 with a missing one: each with its own ids."""
+    def callers(
+        self, kind: str, missing: str | None = None
+    ) -> list[tuple[Tenant, dict[str, str], str]]:
+        """B1 with A's record of this kind, B2 with a missing one (``missing``, else one
+        past every row): each with its own ids."""
         real = self.a_ids[kind]
-        return [(self.b1, self.b1_ids, real), (self.b2, self.b2_ids, missing_id(real))]
+        return [(self.b1, self.b1_ids, real), (self.b2, self.b2_ids, missing or missing_id(real))]
 
     async def try_site(self, site: IdSite, kind: str) -> str | None:
         """What differs between a foreign and a missing id at this site, or None."""
@@ -236,14 +251,79 @@ POKE_LEAD = """mutation($id: ID!, $v: Int!, $x: String) {
   updateLeadField(id: $id, version: $v, field: "lastName", value: $x) { version } }"""
 POKE_CONFIRMATION = """mutation($id: ID!, $on: Boolean!) {
   setManualValidation(sessionClientId: $id, enabled: $on) { state } }"""
-QUIET_SECONDS = 0.5  # how long a subscription is listened to after A's record changed
+# The type of event each subscription streams: its sentinels are of that type.
+SENTINEL_TYPES = {
+    "events": "lead.updated",
+    "leadChanged": "lead.updated",
+    "confirmationChanged": "confirmation.changed",
+    "emailStatusChanged": "email.status_changed",
+    "bulkOperationChanged": BULK_OPERATION_EVENT,
+}
+LIVE_TRIES, LIVE_WAIT_SECONDS = 25, 0.2  # a sentinel is sent again until one arrives
+CLOSING_WAIT_SECONDS = 10.0  # a bound for a hung server, not a timing assumption
 
 
-async def _first_answer(
-    live_server: LiveServer, token: str, query: str, variables: dict[str, Any], poke: Any
+class Sentinels:
+    """Events of the subscriber's own organisation, each marked with this connection's
+    ``mark`` and a number, that pass the subscription's filter (its type, and the id it
+    was given as record and session): what it must stream."""
+
+    def __init__(self, member: Member, field: str, target: str) -> None:
+        self.scope, self.type = member.scope, SENTINEL_TYPES[field]
+        self.pk = int(spellings(target)[-1])  # the row number the subscription filters on
+        self.mark, self.sent = uuid.uuid4().hex, 0
+
+    async def send(self) -> int:
+        self.sent += 1
+        async with runtime.atomic():
+            payload = {"sessionId": self.pk, "sentinel": self.mark, "number": self.sent}
+            await emit_event(self.scope, self.type, "Sentinel", self.pk, payload)
+        return self.sent
+
+    def number(self, answer: dict[str, Any]) -> int | None:
+        """The number of this connection's sentinel ``answer`` streams; 0 for another
+        connection's (``after`` replays the subscriber's own events); None for no sentinel."""
+        event = next(iter((answer.get("data") or {}).values()), None)
+        payload = event.get("payload") if isinstance(event, dict) else None
+        if answer.get("errors") or not isinstance(payload, dict) or "sentinel" not in payload:
+            return None
+        return int(payload["number"]) if payload["sentinel"] == self.mark else 0
+
+
+async def _until_sentinel(
+    ws: Any, sentinels: Sentinels, number: int, seconds: float
 ) -> dict[str, Any] | None:
-    """The first answer (data and errors) a subscription gets within QUIET_SECONDS of
-    ``poke()`` (a change to A's records), or None."""
+    """The first answer (data and errors) the subscription gets that is no sentinel, or
+    None once this connection's sentinel ``number`` arrived; TimeoutError after
+    ``seconds`` without either."""
+    async with asyncio.timeout(seconds):
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] == "error":  # refused before it started: a list of errors
+                return {"data": None, "errors": message["payload"]}
+            assert message["type"] == "next", message
+            got = sentinels.number(message["payload"])
+            if got is None:
+                return message["payload"]  # type: ignore[no-any-return]
+            if got == number:
+                return None
+
+
+async def _answer_to_change(
+    live_server: LiveServer,
+    sentinels: Sentinels,
+    token: str,
+    query: str,
+    variables: dict[str, Any],
+    poke: Any,
+) -> dict[str, Any] | None:
+    """The first answer other than the subscriber's own sentinels a subscription gets,
+    from when it starts to the arrival of the sentinel sent after ``poke()`` (a change to
+    A's records); None when there is none.
+
+    Silence means something: the subscription is live (an earlier sentinel reached it),
+    and every event is published on one Redis channel in commit order and fanned out by
+    one listener, so an event of A's that reached B would arrive before the sentinel."""
     async with websockets.connect(
         f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
     ) as ws:
@@ -252,16 +332,27 @@ async def _first_answer(
         assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
         payload = {"query": query, "variables": variables}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-        await asyncio.sleep(0.1)  # registered
+        # A sentinel committed before the subscription opened its feed is neither replayed
+        # nor fed to it: one is sent again until one arrives.
+        for _ in range(LIVE_TRIES):
+            try:
+                first = await _until_sentinel(
+                    ws, sentinels, await sentinels.send(), LIVE_WAIT_SECONDS
+                )
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise AssertionError(f"no sentinel reached {query} {variables}: never live")
+        if first is not None:
+            return first  # refused, or streamed before A changed
         await poke()
         try:
-            message = json.loads(await asyncio.wait_for(ws.recv(), QUIET_SECONDS))
+            return await _until_sentinel(
+                ws, sentinels, await sentinels.send(), CLOSING_WAIT_SECONDS
+            )
         except TimeoutError:
-            return None
-        if message["type"] == "error":  # refused before it started: a list of errors
-            return {"data": None, "errors": message["payload"]}
-        assert message["type"] == "next", message
-        return message["payload"]  # type: ignore[no-any-return]
+            raise AssertionError(f"the closing sentinel never reached {query}") from None
 
 
 async def test_subscriptions_with_foreign_ids_answer_like_missing_ones(
@@ -286,15 +377,26 @@ async def test_subscriptions_with_foreign_ids_answer_like_missing_ones(
             as_=tenant.admin,
         )
 
+    # ``after`` skips the live events up to the id given: one past every event would keep
+    # the sentinels from B2 too. Its missing event id is a deleted one, past A's.
+    gap = await DomainEvent.create(
+        organization_id=tenant.org.id,
+        type="sweep.gap",
+        record_type="Sentinel",
+        record_id=0,
+        actor_kind="USER",
+    )
+    await gap.delete()
     failures = []
     for site in id_sites(schema):
         if site.operation != "subscription":
             continue
-        answers = []
-        for member, ids, value in sweep.callers(KINDS[site.key][0]):
+        kind, answers = KINDS[site.key][0], []
+        for member, ids, value in sweep.callers(kind, str(gap.id) if kind == "Event" else None):
             query, variables = sweep.call(site, ids, value)
-            answer = await _first_answer(
-                live_server, member.admin.token, query, variables, change_a
+            sentinels = Sentinels(member.admin, site.field, value)
+            answer = await _answer_to_change(
+                live_server, sentinels, member.admin.token, query, variables, change_a
             )
             answers.append(
                 None if answer is None else _comparable(answer, value, _own_names(member, ids))

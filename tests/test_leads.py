@@ -8,10 +8,15 @@ from typing import Any
 
 import pytest
 from strawberry import relay
+from tortoise import connections
 
+from models.leads import Lead
 from resolvers import runtime
+from resolvers.leads.listing import LeadFilter, LeadOrder, list_leads
 from schema import build_schema
 from schema.context import Context
+from schema.pagination import paginate
+from schema.prefetch import same
 from tests.conftest import GraphQLClient, Tenant, error_codes
 from tests.leads_support import (
     LEAD,
@@ -221,3 +226,39 @@ async def test_lead_changed_subscription_replays_then_streams_one_lead(
         assert live["recordId"] == relay.GlobalID.from_id(lead["id"]).node_id
     finally:
         await stream.aclose()
+
+
+async def test_more_list_requests_at_once_than_the_pool_has_connections(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    """The page and its COUNT take a pooled connection each (paginate count_too), the
+    panels' counts one after them: neither is held while waiting for the other, so four
+    times the pool's requests at once all finish, each with its right answer."""
+    await Lead.bulk_create(
+        [Lead(organization_id=tenant.org.id, last_name=f"L{i:02d}") for i in range(12)]
+    )
+    query = """{ leads(first: 5) { totalCount edges { node { lastName
+      subpanels { key totalCount } } } } }"""
+    requests = 4 * getattr(connections.get("default"), "pool_maxsize", 5)
+    answers = await asyncio.wait_for(  # a guard against a deadlock, not a speed limit
+        asyncio.gather(*(gql.ok(query, as_=tenant.staff) for _ in range(requests))), timeout=120
+    )
+    for answer in answers:
+        assert answer["leads"]["totalCount"] == 12
+        nodes = [edge["node"] for edge in answer["leads"]["edges"]]
+        assert [n["lastName"] for n in nodes] == [f"L{i:02d}" for i in range(11, 6, -1)]
+        assert all(p["totalCount"] == 0 for n in nodes for p in n["subpanels"])
+
+
+async def test_page_and_count_at_once_inside_a_transaction(tenant: Tenant) -> None:
+    """In a transaction both run on its one connection, one after the other."""
+    await Lead.bulk_create(
+        [Lead(organization_id=tenant.org.id, last_name=f"L{i:02d}") for i in range(7)]
+    )
+    scope = tenant.staff.scope
+    async with runtime.atomic():
+        page = await paginate(
+            list_leads(scope, LeadFilter(), LeadOrder()), 3, None, same, count_too=True
+        )
+    assert len(page.edges) == 3 and page.page_info.has_next_page
+    assert await page.total_count() == 7

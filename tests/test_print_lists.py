@@ -5,19 +5,30 @@ limit rendered by the worker into a file to download."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from strawberry import relay
 
-from models.exports import GeneratedFile
+from app.settings import Settings
+from models.exports import FileStatus, GeneratedFile
 from models.leads import Lead, LeadStatus
 from resolvers import runtime
+from resolvers.exports import links
 from resolvers.prints import files
-from resolvers.prints.lists import IN_REQUEST_LIMIT
+from resolvers.prints.lists import IN_REQUEST_LIMIT, MAX_PRINTED
 from tests.confirmation_support import MANUAL, add_session_client, fr, today
 from tests.conftest import GraphQLClient, Tenant
+from tests.faults_support import wait_until
 from tests.print_support import assert_pdf, page_count, pdf_text, render_first_page
 
 AUDIT = """query { auditLog(first: 10) { edges { node { action reason newValue } } } }"""
@@ -74,6 +85,33 @@ async def test_a_filtered_lead_list_prints_its_columns_header_and_page_numbers(
     logged = json.loads(entries[0]["node"]["newValue"])
     assert entries[0]["node"]["action"] == "print"
     assert logged["list"] == "leads" and logged["rows"] == 3 and logged["format"] == "pdf"
+
+
+async def test_dates_times_and_numbers_print_as_a_reader_expects_them(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    added = datetime(2026, 11, 3, 9, 30, 15, 123456, tzinfo=UTC)  # 10:30 in Paris
+    await Lead.create(
+        organization_id=tenant.org.id,
+        last_name="Dupré",
+        waitlist_date_added=added,
+        waitlist_emails_sent=12345,
+    )
+    columns = "lastName,waitlistDateAdded,waitlistEmailsSent"
+    printed = {
+        lang: assert_pdf(
+            await client.get(
+                "/print/leads.pdf",
+                params={"columns": columns, "lang": lang},
+                headers=tenant.staff.headers,
+            )
+        )
+        for lang in ("fr", "en")
+    }
+    assert "Dupré 03/11/2026 10:30 12 345" in printed["fr"]  # a narrow no-break space
+    assert "Dupré 2026-11-03 10:30 12,345" in printed["en"]
+    for text in printed.values():
+        assert "09:30" not in text and "123456" not in text and "+00:00" not in text
 
 
 async def test_a_session_list_prints_the_confirmation_column_and_each_clients_label(
@@ -168,7 +206,9 @@ async def test_a_list_above_the_limit_is_rendered_by_the_worker_into_a_file(
     render_first_page(download.content)
     text = pdf_text(download.content)
     assert f"Clients potentiels ({count})" in text
-    assert text.count("Élodie Mérieux") == count
+    # Every row's names (pdftotext may read a page's table a column at a time).
+    assert text.count("Élodie") == count
+    assert sorted(re.findall(r"Mérieux (\d{4})", text)) == [f"{n:04d}" for n in range(count)]
     assert text.index("Mérieux 0000") < text.index("Mérieux 0250") < text.index("Mérieux 0500")
     pages = page_count(download.content)
     assert f"Page {pages} / {pages}" in text and pages > 5
@@ -187,3 +227,138 @@ async def test_a_list_above_the_limit_is_rendered_by_the_worker_into_a_file(
     assert await files.remove_expired_files() == 1
     assert not files.stored_path(file).exists()
     assert not await GeneratedFile.filter(organization_id=tenant.org.id).exists()
+
+
+async def _queued_print(client: httpx.AsyncClient, tenant: Tenant, count: int) -> dict[str, Any]:
+    await Lead.bulk_create(
+        [
+            Lead(organization_id=tenant.org.id, first_name="Élodie", last_name=f"Mérieux {n:05d}")
+            for n in range(count)
+        ],
+        batch_size=1000,
+    )
+    asked = await client.get("/print/leads.pdf", headers=tenant.staff.headers)
+    assert asked.status_code == 202, asked.text
+    return asked.json()  # type: ignore[no-any-return]
+
+
+async def test_a_render_whose_worker_stopped_is_run_again_then_failed_for_the_user_to_see(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    queued = await _queued_print(client, tenant, IN_REQUEST_LIMIT + 1)
+    file_id = int(queued["id"])
+    stale = timedelta(seconds=60)
+    # A worker claimed the file (its first render) and its heartbeat is fresh: left alone.
+    await GeneratedFile.filter(id=file_id).update(
+        status=FileStatus.RUNNING, attempts=1, heartbeat_at=runtime.now()
+    )
+    assert await files.stale_files(stale) == []
+    # The worker died: no heartbeat for longer than ``stale``, the sweep queues it again.
+    later = runtime.now() + 2 * stale
+    runtime.current().clock = lambda: later
+    assert await files.stale_files(stale) == [file_id]
+    assert (await GeneratedFile.get(id=file_id)).status == FileStatus.QUEUED
+    assert await files.generate_file(file_id, timedelta(seconds=1)) == FileStatus.DONE
+    done = await GeneratedFile.get(id=file_id)
+    assert (done.status, done.attempts) == (FileStatus.DONE, 2) and files.stored_path(done).exists()
+
+    # A file whose every render lost its worker is FAILED, with the reason shown.
+    await GeneratedFile.filter(id=file_id).update(
+        status=FileStatus.RUNNING, attempts=files.MAX_ATTEMPTS, heartbeat_at=later
+    )
+    even_later = later + 2 * stale
+    runtime.current().clock = lambda: even_later
+    assert await files.stale_files(stale) == []
+    status = (await client.get(queued["statusUrl"], headers=tenant.staff.headers)).json()
+    assert status["status"] == "FAILED" and status["error"] == files.LOST_WORKER
+    # The run that lost its claim cannot finish the file over the sweep's decision.
+    assert await files.generate_file(file_id, timedelta(seconds=1)) is None
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A ``trainhub worker`` process, as production runs it."""
+    return subprocess.Popen([sys.executable, "-m", "app", "worker"], env=env)
+
+
+@pytest.mark.postgres_only
+async def test_a_worker_killed_mid_render_leaves_the_file_to_the_next_worker(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings
+) -> None:
+    count = MAX_PRINTED  # a render of some seconds, so the kill lands in the middle
+    queued = await _queued_print(client, tenant, count)
+    file_id = int(queued["id"])
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_NAMESPACE": settings.redis_namespace,
+        "SMTP_HOST": "127.0.0.1",
+        "SECRET_KEY": settings.secret_key,
+        "VAR_DIR": str(settings.var_dir),
+        "STORAGE_DIR": str(settings.storage_dir),
+        "PRINT_STALE_SECONDS": "1",
+    }
+    worker = _worker(env)
+    try:
+        await wait_until(
+            lambda: GeneratedFile.filter(id=file_id, status=FileStatus.RUNNING).exists(),
+            "the first worker took the file",
+        )
+        await asyncio.sleep(0.5)  # into the render
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        killed = await GeneratedFile.get(id=file_id)
+        assert (killed.status, killed.attempts) == (FileStatus.RUNNING, 1)
+        await asyncio.sleep(1.5)  # its heartbeat goes stale
+        worker = _worker(env)
+        await wait_until(
+            lambda: GeneratedFile.filter(id=file_id, status=FileStatus.DONE).exists(),
+            "the next worker rendered the file",
+            within=300,
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+    done = await GeneratedFile.get(id=file_id)
+    assert done.attempts == 2
+    download = await client.get(queued["downloadUrl"], headers=tenant.staff.headers)
+    assert download.status_code == 200
+    assert f"Clients potentiels ({count})" in pdf_text(download.content)
+
+
+async def test_a_generated_file_has_signed_links_for_a_browser(
+    client: httpx.AsyncClient, gql: GraphQLClient, tenant: Tenant, run_worker: Any
+) -> None:
+    await Lead.bulk_create(
+        [Lead(organization_id=tenant.org.id, last_name=f"Lié {n}") for n in range(501)]
+    )
+    url = (await gql.ok(LINK, {"selection": None}, as_=tenant.staff))["createExportLink"]["url"]
+    queued = (await client.get(url)).json()  # a browser: no Bearer header
+    assert queued["status"] == "QUEUED"
+    status_link, download_link = queued["signedStatusUrl"], queued["signedDownloadUrl"]
+    assert (await client.get(download_link)).status_code == 409  # not rendered yet
+
+    await run_worker()
+
+    status = (await client.get(status_link)).json()
+    assert status["status"] == "DONE"
+    download = await client.get(status["signedDownloadUrl"])
+    assert download.status_code == 200 and download.content.startswith(b"%PDF-")
+    # Bound to its file, its user and its organisation.
+    other_file = download_link.replace(f"/files/{queued['id']}.pdf", "/files/999999.pdf")
+    altered = download_link.replace("signature=", "signature=0")
+    assert (await client.get(other_file)).status_code == 403
+    assert (await client.get(altered)).status_code == 403
+    stranger = await client.get(download_link, headers=tenant.admin.headers)
+    assert stranger.status_code == 403
+    # Another user's own signed link to the file finds no file of theirs.
+    admin_link, _ = links.signed_link(tenant.admin.scope, f"/print/files/{queued['id']}.pdf")
+    assert (await client.get(admin_link)).status_code == 404
+    # Expired after five minutes; a fresh status (by Bearer) gives new links that work.
+    later = runtime.now() + links.LINK_LIFETIME + timedelta(seconds=1)
+    runtime.current().clock = lambda: later
+    expired = await client.get(download_link)
+    assert expired.status_code == 410 and expired.json()["code"] == "LINK_EXPIRED"
+    renewed = (await client.get(queued["statusUrl"], headers=tenant.staff.headers)).json()
+    assert (await client.get(renewed["signedDownloadUrl"])).status_code == 200

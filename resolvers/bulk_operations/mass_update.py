@@ -19,7 +19,7 @@ from strawberry.utils.str_converters import to_camel_case
 from models.leads import Lead
 from models.operations import BulkOperation
 from resolvers.bulk import ErrorPolicy
-from resolvers.bulk_operations import engine
+from resolvers.bulk_operations import engine, one_statement
 from resolvers.bulk_operations.kinds import Batch, BatchItem, ItemOutcome, Kind, register
 from resolvers.bulk_operations.lead_writes import (
     audit,
@@ -113,6 +113,10 @@ def _outcome(
 async def _process(batch: Batch) -> list[ItemOutcome]:
     wanted: dict[str, str | None] = batch.arguments["set"]
     values = {name: from_text(name, text) for name, text in wanted.items()}
+    if one_statement.applies(values):
+        return await one_statement.update_batch(
+            batch, values, wanted, action="mass_update", event="lead.updated"
+        )
     leads = await read_leads(batch, wanted)
     outcomes = [_outcome(item, leads.get(item.lead_id), wanted) for item in batch.items]
     updated = [o for o in outcomes if o.outcome == "UPDATED"]

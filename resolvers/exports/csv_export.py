@@ -10,8 +10,6 @@ Excel variant, for French spreadsheets, separates with ``;`` and starts with a U
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
@@ -22,7 +20,7 @@ from tortoise.queryset import QuerySet
 
 from resolvers.context import Scope
 from resolvers.exports.audit import record_export
-from resolvers.exports.lists import Column, ListDefinition
+from resolvers.exports.lists import Column, ListDefinition, organization_time_zone
 from resolvers.exports.rows import record_batches
 from resolvers.selections import Selection, select
 
@@ -75,9 +73,28 @@ async def selected_query(scope: Scope, request: ExportRequest) -> QuerySet[Any]:
     return qs.exclude(id__in=excluded) if excluded else qs
 
 
-def _line_writer(excel: bool) -> tuple[io.StringIO, Any]:
-    buffer = io.StringIO()
-    return buffer, csv.writer(buffer, delimiter=";" if excel else ",")
+class Fields:
+    """CSV fields written a column at a time, as ``csv.writer`` (QUOTE_MINIMAL, ``\\r\\n``)
+    writes them: a field holding the separator, a quote or a line break is quoted, its
+    quotes doubled. One search over a whole column skips the columns (most) that have no
+    such field; the lines are then joined in C: under half csv.writer's time per row."""
+
+    def __init__(self, separator: str) -> None:
+        self.separator = separator
+        self.special = re.compile(f'[{re.escape(separator)}"\\r\\n]')
+
+    def quoted(self, cells: list[str]) -> list[str]:
+        special = self.special.search
+        if not special("\0".join(cells)):
+            return cells
+        return ['"' + cell.replace('"', '""') + '"' if special(cell) else cell for cell in cells]
+
+    def lines(self, columns: list[list[str]]) -> str:
+        quoted = [self.quoted(cells) for cells in columns]
+        if len(quoted) == 1:  # an empty field alone is "", else its line would be blank
+            quoted = [[cell or '""' for cell in quoted[0]]]
+        lines = map(self.separator.join, zip(*quoted, strict=True))
+        return "".join(line + "\r\n" for line in lines)
 
 
 async def csv_chunks(scope: Scope, request: ExportRequest) -> AsyncIterator[bytes]:
@@ -85,38 +102,33 @@ async def csv_chunks(scope: Scope, request: ExportRequest) -> AsyncIterator[byte
     row is out, or the client has left, the export is recorded in the organisation's
     change log with the rows sent."""
     qs = await selected_query(scope, request)
-    return _stream(scope, request, qs)
+    return _stream(scope, request, qs, await organization_time_zone(scope))
 
 
-async def _stream(scope: Scope, request: ExportRequest, qs: QuerySet[Any]) -> AsyncIterator[bytes]:
+async def _stream(
+    scope: Scope, request: ExportRequest, qs: QuerySet[Any], time_zone: str
+) -> AsyncIterator[bytes]:
     definition, columns, locale = request.definition, request.columns, request.locale
-    buffer, writer = _line_writer(request.excel)
-    writer.writerow([column.header(locale) for column in columns])
-    yield ((BOM if request.excel else "") + _drain(buffer)).encode()
+    fields = Fields(";" if request.excel else ",")
+    header = fields.lines([[column.header(locale)] for column in columns])
+    yield ((BOM if request.excel else "") + header).encode()
     rows = 0
     try:
         # Closed on leaving, whatever the reason: the cursor's connection goes at once.
-        async with aclosing(record_batches(qs, definition.reads(columns))) as batches:
+        reads = definition.reads(columns)
+        async with aclosing(record_batches(qs, reads, time_zone)) as batches:
             async for batch_rows in batches:
-                batch = await definition.batch(scope, batch_rows, columns, locale)
+                batch = await definition.batch(scope, batch_rows, columns, locale, time_zone)
                 cells = [
                     neutralised(column.cells(batch_rows, batch))
                     if column.user_text
                     else column.cells(batch_rows, batch)
                     for column in columns
                 ]
-                writer.writerows(zip(*cells, strict=True))
                 rows += len(batch_rows)
-                yield _drain(buffer).encode()
+                yield fields.lines(cells).encode()
     finally:
         # Recorded too when the client leaves midway (what was sent is out): shielded, as
         # a disconnect cancels the response's task and would cancel the write with it.
         described = request.described or {}
         await asyncio.shield(record_export(scope, definition.name, described, rows, "csv"))
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text

@@ -2,22 +2,30 @@
 the CSV export and the PDF print.
 
 A definition says which records (the GraphQL list's own queryset, filter and order
-types), which columns (the list's columns, with their French and English headers) and how
-a row's cells are computed: the columns' model fields are read in batches (``rows.py``),
-then ``related`` loads what a batch's labels need (users, clients, session clients) in a
-few statements, and each column turns a row into its cell text. Values are written as
-the API shows them (ISO dates and datetimes, numbers as they are) except enumerations,
-which show their label in the export's language.
+types), which columns (the list's columns, with their French and English headers and
+their ``Display``) and how a row's cells are computed: the columns' model fields are read
+in batches (``rows.py``), then ``related`` loads what a batch's labels need (users,
+clients, session clients) in a few statements, and each column turns a row into its cell
+text.
+
+The CSV writes a cell as it is computed, for a spreadsheet to parse in any locale:
+numbers plain (``12``), dates ``YYYY-MM-DD`` and datetimes ``YYYY-MM-DD HH:MM:SS`` in the
+organisation's time zone (the forms Excel, LibreOffice and Google Sheets all read as a
+date and time; the API's ISO text with its ``T``, microseconds and offset stays text in
+Excel), enumerations by their label in the export's language. A print shows the same
+cells as a reader expects them (``printed``): 03/12/2026 14:05 in French.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from enum import StrEnum
 from functools import cache
+from operator import itemgetter
 from typing import Any, Generic, TypeVar, cast
 
+from babel.numbers import format_decimal
 from tortoise.queryset import QuerySet
 
 from models.base import TenantModel
@@ -41,7 +49,40 @@ from resolvers.sessions.listing import SessionFilter, SessionOrder, sessions_que
 F = TypeVar("F")  # the list's filter type
 S = TypeVar("S")  # the list's sort (order) type
 Row = Mapping[str, Any]  # one record's model fields, by field name
-ISO = (date, datetime)  # written in ISO 8601, as the API writes them
+
+
+class Display(StrEnum):
+    """What a column's cells are: how a print shows them, whether a spreadsheet could
+    run them. The CSV keeps the cell as computed (see the module's docstring)."""
+
+    TEXT = "text"  # free text a user typed (or a name): neutralised in the CSV
+    LABEL = "label"  # an id, or a label the system wrote: shown as is
+    NUMBER = "number"  # an integer: grouped by thousands in a print
+    DATE = "date"  # YYYY-MM-DD
+    DATETIME = "datetime"  # YYYY-MM-DD HH:MM:SS, in the organisation's time zone
+
+
+def _printed_datetime(day: Callable[[str], str]) -> Callable[[str], str]:
+    # To the minute, as the record prints and the emails show a moment.
+    return lambda cell: f"{day(cell[:10])} {cell[11:16]}" if cell else ""
+
+
+def _printed_number(locale: str) -> Callable[[str], str]:
+    return lambda cell: format_decimal(int(cell), locale=locale) if cell else ""
+
+
+def printed(display: Display, locale: str) -> Callable[[str], str] | None:
+    """How a print shows a cell of ``display`` in ``locale`` (None: as it is), the way
+    the record prints do (``resolvers.prints.records.Printing``): 03/12/2026 14:05 in
+    French, 2026-12-03 14:05 in English."""
+    day = labels.DATE_FORMAT[labels.locale_of(locale)]
+    if display is Display.DATE:
+        return lambda cell: day(cell) if cell else ""
+    if display is Display.DATETIME:
+        return _printed_datetime(day)
+    if display is Display.NUMBER:
+        return _printed_number(labels.locale_of(locale))
+    return None
 
 
 @dataclass(frozen=True)
@@ -49,6 +90,7 @@ class Batch:
     """What the cells of one batch of rows need beyond the rows themselves."""
 
     locale: str
+    time_zone: str  # the organisation's
     related: Any = None  # the list's own lookups (``ListDefinition.related``)
 
 
@@ -64,62 +106,81 @@ class Column:
     # Its cell in each row of a batch: a column at a time, a comprehension per batch
     # rather than a call per cell (100,000 rows × 14 columns is the export's hot loop).
     cells: Cells
-    # Free text a user typed: a spreadsheet could run it as a formula (typed values and
-    # labels cannot start with one, and a negative number is not one).
-    user_text: bool = False
+    display: Display
     looks_up: bool = False  # its cells read the batch's lookups (``ListDefinition.related``)
+
+    @property
+    def user_text(self) -> bool:
+        """Free text: a spreadsheet could run it as a formula (typed values and labels
+        cannot start with one, and a negative number is not one)."""
+        return self.display is Display.TEXT
 
     def header(self, locale: str) -> str:
         return self.en if labels.locale_of(locale) == "en" else self.fr
 
 
-def text(key: str, fr: str, en: str, name: str) -> Column:
-    """A column of free text as typed (never null: the text fields default to "")."""
-    return Column(
-        key, fr, en, (name,), lambda rows, _: [row[name] or "" for row in rows], user_text=True
-    )
+def field_column(
+    key: str,
+    fr: str,
+    en: str,
+    name: str,
+    display: Display = Display.TEXT,
+    label: Callable[[Any, str], str] | None = None,
+) -> Column:
+    """A column of the model field ``name``: empty when null; free text as typed; an
+    enumeration by its ``label`` in the export's language; a number, date or datetime as
+    ``rows.record_batches`` reads it (text already: dates and datetimes as the module's
+    docstring says)."""
+    value_of = itemgetter(name)
+    if label is not None:
+        label_of = cache(label)  # a handful of values, looked up once each
 
+        def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
+            locale = batch.locale
+            return [label_of(value, locale) if (value := row[name]) else "" for row in rows]
 
-def typed(key: str, fr: str, en: str, name: str) -> Column:
-    """A column of a number, date or datetime as the API writes it (ISO 8601 dates)."""
+    elif display in (Display.TEXT, Display.DATE, Display.DATETIME):
 
-    def cells(rows: Sequence[Row], _: Batch) -> list[str]:
-        return [
-            ""
-            if (value := row[name]) is None
-            else value.isoformat()
-            if isinstance(value, ISO)
-            else str(value)
-            for row in rows
-        ]
+        def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
+            # map and itemgetter loop in C; a column seldom holds a null
+            values = list(map(value_of, rows))
+            return [value or "" for value in values] if None in values else values
 
-    return Column(key, fr, en, (name,), cells)
+    else:
+
+        def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
+            values = list(map(value_of, rows))
+            if None in values:
+                return ["" if value is None else str(value) for value in values]
+            return list(map(str, values))
+
+    return Column(key, fr, en, (name,), cells, display)
 
 
 def labelled(key: str, fr: str, en: str, name: str, label: Callable[[Any, str], str]) -> Column:
-    """A column of an enumeration field shown by its label (empty when null)."""
-    label_of = cache(label)  # a handful of values, looked up once each
+    return field_column(key, fr, en, name, Display.LABEL, label)
+
+
+def looked_up(key: str, fr: str, en: str, name: str, part: str | None = None) -> Column:
+    """A column of the name ``related`` found for the id in ``name`` (empty when none);
+    ``part``: the attribute of the lookups that holds them, when the list has several."""
 
     def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
-        locale = batch.locale
-        return [label_of(value, locale) if (value := row[name]) else "" for row in rows]
-
-    return Column(key, fr, en, (name,), cells)
-
-
-def looked_up(key: str, fr: str, en: str, name: str) -> Column:
-    """A column of what ``related`` found for the id in ``name`` (empty when none)."""
-
-    def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
-        found = batch.related
+        found = batch.related if part is None else getattr(batch.related, part)
         return [found.get(row[name], "") for row in rows]
 
-    return Column(key, fr, en, (name,), cells, user_text=True, looks_up=True)
+    return Column(key, fr, en, (name,), cells, Display.TEXT, looks_up=True)
 
 
 def table(columns: Sequence[Column], rows: Sequence[Row], batch: Batch) -> list[tuple[str, ...]]:
-    """The cells of ``rows``, a tuple per row in the order of ``columns``."""
-    return list(zip(*(column.cells(rows, batch) for column in columns), strict=True))
+    """The cells of ``rows`` as a print shows them, a tuple per row in the order of
+    ``columns``."""
+    shown: list[list[str]] = []
+    for column in columns:
+        cells = column.cells(rows, batch)
+        show = printed(column.display, batch.locale)
+        shown.append(cells if show is None else [show(cell) for cell in cells])
+    return list(zip(*shown, strict=True))
 
 
 @dataclass(frozen=True)
@@ -160,32 +221,68 @@ class ListDefinition(Generic[F, S]):
         return tuple(names)
 
     async def batch(
-        self, scope: Scope, rows: Sequence[Row], columns: Sequence[Column], locale: str
+        self,
+        scope: Scope,
+        rows: Sequence[Row],
+        columns: Sequence[Column],
+        locale: str,
+        time_zone: str,
     ) -> Batch:
         """What the cells of ``columns`` need for ``rows``: their lookups only if a column
         reads them."""
         looks_up = self.related is not None and any(c.looks_up for c in columns)
         related = await self.related(scope, rows) if self.related and looks_up else None
-        return Batch(labels.locale_of(locale), related)
+        return Batch(labels.locale_of(locale), time_zone, related)
+
+
+async def organization_time_zone(scope: Scope) -> str:
+    """The zone an export writes its datetimes in (the organisation's)."""
+    zones = await dataloaders.organization_time_zone(scope).load_fn([scope.organization_id])
+    return str(zones[0])
 
 
 # ---- Lookups a batch's cells need (a statement or two per batch, never one per row) ----
 
 
-async def _user_names(scope: Scope, ids: set[int]) -> dict[int, str]:
-    """Users by id, shown by full name, else email."""
+async def _names(
+    scope: Scope,
+    model: type[TenantModel],
+    rows: Sequence[Row],
+    field_name: str,
+    reads: tuple[str, ...],
+    name: Callable[..., str],
+) -> dict[int, str]:
+    """The records of ``model`` whose ids the rows hold in ``field_name``, by id: each
+    shown by ``name`` of its ``reads``."""
+    ids = {row[field_name] for row in rows if row[field_name] is not None}
     if not ids:
         return {}
-    users = await scope.query(User).filter(id__in=ids).values_list("id", "full_name", "email")
-    return {pk: name or email for pk, name, email in users}
+    found = await scope.query(model).filter(id__in=ids).values_list("id", *reads)
+    return {pk: name(*values) for pk, *values in found}
 
 
-def _ids(rows: Sequence[Row], name: str) -> set[int]:
-    return {row[name] for row in rows if row[name] is not None}
+def _user_names(scope: Scope, rows: Sequence[Row], field_name: str) -> Awaitable[dict[int, str]]:
+    """Users by id, shown by full name, else email."""
+    return _names(scope, User, rows, field_name, ("full_name", "email"), lambda n, e: n or e)
 
 
 async def _assignees(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
-    return await _user_names(scope, _ids(rows, "assigned_user_id"))
+    return await _user_names(scope, rows, "assigned_user_id")
+
+
+async def _main_contacts(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
+    return await _names(
+        scope,
+        Contact,
+        rows,
+        "main_contact_id",
+        ("first_name", "last_name"),
+        lambda first, last: f"{first} {last}".strip(),
+    )
+
+
+async def _client_names(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
+    return await _names(scope, Client, rows, "client_id", ("name",), str)
 
 
 @dataclass(frozen=True)
@@ -193,7 +290,6 @@ class SessionLookups:
     owners: dict[int, str]
     # per session: (client name, its "Etat confirmation" label source) in enrolment order
     clients: dict[int, list[tuple[str, dataloaders.SessionClientRecord]]]
-    time_zone: str
 
 
 async def _session_lookups(scope: Scope, rows: Sequence[Row]) -> SessionLookups:
@@ -206,14 +302,12 @@ async def _session_lookups(scope: Scope, rows: Sequence[Row]) -> SessionLookups:
     client_ids = list({sc.client_id for group in per_session for sc in group})
     client_rows = await dataloaders.clients_by_id(scope).load_fn(client_ids) if client_ids else []
     names = {c.id: c.name for c in client_rows if isinstance(c, dataloaders.ClientRecord)}
-    zones = await dataloaders.organization_time_zone(scope).load_fn([scope.organization_id])
     return SessionLookups(
-        owners=await _user_names(scope, _ids(rows, "owner_id")),
+        owners=await _user_names(scope, rows, "owner_id"),
         clients={
             session_id: [(names.get(sc.client_id, ""), sc) for sc in group]
             for session_id, group in zip(session_ids, per_session, strict=True)
         },
-        time_zone=str(zones[0]),
     )
 
 
@@ -223,49 +317,27 @@ def _session_clients_cells(rows: Sequence[Row], batch: Batch) -> list[str]:
     lookups: SessionLookups = batch.related
     return [
         "\n".join(
-            f"{name} : {confirmation_label(sc, lookups.time_zone, batch.locale)}"
+            f"{name} : {confirmation_label(sc, batch.time_zone, batch.locale)}"
             for name, sc in lookups.clients.get(row["id"], [])
         )
         for row in rows
     ]
 
 
-async def _main_contacts(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
-    ids = _ids(rows, "main_contact_id")
-    if not ids:
-        return {}
-    contacts = (
-        await scope.query(Contact).filter(id__in=ids).values_list("id", "first_name", "last_name")
-    )
-    return {pk: f"{first} {last}".strip() for pk, first, last in contacts}
-
-
-async def _client_names(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
-    ids = _ids(rows, "client_id")
-    if not ids:
-        return {}
-    return dict(await scope.query(Client).filter(id__in=ids).values_list("id", "name"))
-
-
-def _owner_cells(rows: Sequence[Row], batch: Batch) -> list[str]:
-    owners = batch.related.owners
-    return [owners.get(row["owner_id"], "") for row in rows]
-
-
 # ---- The lists ----------------------------------------------------------------------
 
-ID = Column("id", "ID", "ID", ("id",), lambda rows, _: [str(row["id"]) for row in rows])
+ID = field_column("id", "ID", "ID", "id", Display.LABEL)
 
 LEADS: ListDefinition[LeadFilter, LeadOrder] = ListDefinition(
     name="leads",
     model=Lead,
     columns=(
         ID,
-        text("firstName", "Prénom", "First name", "first_name"),
-        text("lastName", "Nom", "Last name", "last_name"),
-        text("email", "E-mail", "Email", "email"),
+        field_column("firstName", "Prénom", "First name", "first_name"),
+        field_column("lastName", "Nom", "Last name", "last_name"),
+        field_column("email", "E-mail", "Email", "email"),
         labelled("status", "Statut", "Status", "status", labels.lead_value),
-        text("accountName", "Nom du compte", "Account name", "account_name"),
+        field_column("accountName", "Nom du compte", "Account name", "account_name"),
         labelled(
             "waitlistStatus",
             "Statut liste d'attente",
@@ -273,13 +345,31 @@ LEADS: ListDefinition[LeadFilter, LeadOrder] = ListDefinition(
             "waitlist_status",
             labels.lead_value,
         ),
-        text("waitlistProductCode", "Code produit", "Product code", "waitlist_product_code"),
-        typed("waitlistDateAdded", "Date d'ajout", "Date added", "waitlist_date_added"),
-        typed("waitlistEmailsSent", "E-mails envoyés", "Emails sent", "waitlist_emails_sent"),
-        text("sourceSystem", "Système source", "Source system", "source_system"),
+        field_column(
+            "waitlistProductCode", "Code produit", "Product code", "waitlist_product_code"
+        ),
+        field_column(
+            "waitlistDateAdded",
+            "Date d'ajout",
+            "Date added",
+            "waitlist_date_added",
+            Display.DATETIME,
+        ),
+        field_column(
+            "waitlistEmailsSent",
+            "E-mails envoyés",
+            "Emails sent",
+            "waitlist_emails_sent",
+            Display.NUMBER,
+        ),
+        field_column("sourceSystem", "Système source", "Source system", "source_system"),
         looked_up("assignedUser", "Assigné à", "Assigned to", "assigned_user_id"),
-        typed("createdAt", "Date de création", "Date created", "created_at"),
-        typed("updatedAt", "Date de modification", "Date modified", "updated_at"),
+        field_column(
+            "createdAt", "Date de création", "Date created", "created_at", Display.DATETIME
+        ),
+        field_column(
+            "updatedAt", "Date de modification", "Date modified", "updated_at", Display.DATETIME
+        ),
     ),
     query=list_leads,
     default_filter=LeadFilter(),
@@ -294,14 +384,14 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
     model=TrainingSession,
     columns=(
         ID,
-        text("reference", "Référence", "Reference", "reference"),
-        text("title", "Intitulé", "Title", "title"),
-        text("productCode", "Code produit", "Product code", "product_code"),
-        text("location", "Lieu", "Location", "location"),
+        field_column("reference", "Référence", "Reference", "reference"),
+        field_column("title", "Intitulé", "Title", "title"),
+        field_column("productCode", "Code produit", "Product code", "product_code"),
+        field_column("location", "Lieu", "Location", "location"),
         labelled("status", "Statut", "Status", "status", labels.session_status),
-        typed("firstDate", "Première date", "First date", "first_date"),
-        typed("lastDate", "Dernière date", "Last date", "last_date"),
-        Column("owner", "Responsable", "Owner", ("owner_id",), _owner_cells, True, looks_up=True),
+        field_column("firstDate", "Première date", "First date", "first_date", Display.DATE),
+        field_column("lastDate", "Dernière date", "Last date", "last_date", Display.DATE),
+        looked_up("owner", "Responsable", "Owner", "owner_id", part="owners"),
         labelled(
             "confirmationSummary",
             "confirmation dates Client",
@@ -315,7 +405,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
             "Clients (confirmation state)",
             ("id",),
             _session_clients_cells,
-            user_text=True,
+            Display.TEXT,
             looks_up=True,
         ),
     ),
@@ -332,9 +422,9 @@ CLIENTS: ListDefinition[ClientFilter, ClientOrder] = ListDefinition(
     model=Client,
     columns=(
         ID,
-        text("name", "Nom", "Name", "name"),
-        text("address", "Adresse", "Address", "address"),
-        text("siret", "SIRET", "SIRET", "siret"),
+        field_column("name", "Nom", "Name", "name"),
+        field_column("address", "Adresse", "Address", "address"),
+        field_column("siret", "SIRET", "SIRET", "siret"),
         looked_up("mainContact", "Contact principal", "Main contact", "main_contact_id"),
     ),
     query=clients_query,
@@ -355,11 +445,11 @@ CONTACTS: ListDefinition[ContactFilter, None] = ListDefinition(
     model=Contact,
     columns=(
         ID,
-        text("lastName", "Nom", "Last name", "last_name"),
-        text("firstName", "Prénom", "First name", "first_name"),
-        text("email", "E-mail", "Email", "email"),
-        text("phone", "Téléphone", "Phone", "phone"),
-        text("jobTitle", "Fonction", "Job title", "job_title"),
+        field_column("lastName", "Nom", "Last name", "last_name"),
+        field_column("firstName", "Prénom", "First name", "first_name"),
+        field_column("email", "E-mail", "Email", "email"),
+        field_column("phone", "Téléphone", "Phone", "phone"),
+        field_column("jobTitle", "Fonction", "Job title", "job_title"),
         looked_up("client", "Client", "Client", "client_id"),
     ),
     query=_contacts_query,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 import asyncpg
@@ -37,26 +38,25 @@ def _statement(qs: QuerySet[Any], fields: Sequence[str]) -> tuple[Any, str, list
 
 
 async def record_batches(
-    qs: QuerySet[Any], fields: Sequence[str], batch_size: int | None = None
+    qs: QuerySet[Any], fields: Sequence[str], time_zone: str, batch_size: int | None = None
 ) -> AsyncGenerator[list[Row], None]:
     """``fields`` of the rows of ``qs``, in its order, ``batch_size`` rows at a time; each
-    value as the model field gives it, except enumerations (their raw value) and
-    datetimes (their ISO 8601 text, as the API writes them: on PostgreSQL the server
-    writes it, sparing a datetime object and its formatting per value)."""
+    value as the model field gives it, except enumerations (their raw value), dates
+    (``YYYY-MM-DD``) and datetimes (``YYYY-MM-DD HH:MM:SS`` in ``time_zone``), the text
+    an export writes (``lists`` says why). On PostgreSQL the server writes that text,
+    sparing a datetime object and its formatting per value."""
     batch_size = batch_size or BATCH_SIZE
     db, sql, params = _statement(qs, fields)
     if db.capabilities.dialect == "postgres":
         # asyncpg decodes every column to its Python value but enumerations, which stay
         # their raw value: the rows are yielded as they come, without a copy.
-        async for batch in _postgres_batches(db, sql, params, batch_size):
+        async for batch in _postgres_batches(db, sql, params, batch_size, time_zone):
             yield batch
         return
     model = qs.model
+    zone = ZoneInfo(time_zone)
     converters = [
-        (
-            name,
-            _iso_text(convert) if model._meta.fields_map[name].field_type is datetime else convert,
-        )
+        (name, _as_text(model._meta.fields_map[name].field_type, convert, zone))
         for name in fields
         if not getattr(model._meta.fields_map[name], "enum_type", None)
         and (convert := column_converter(model, name))
@@ -74,27 +74,43 @@ async def record_batches(
         yield converted
 
 
-def _iso_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def iso(value: Any) -> Any:
-        converted = convert(value)
-        return None if converted is None else converted.isoformat()
+def _as_text(
+    field_type: type, convert: Callable[[Any], Any], zone: ZoneInfo
+) -> Callable[[Any], Any]:
+    """``convert``, then a date or datetime's export text."""
+    if field_type is datetime:
 
-    return iso
+        def moment(value: Any) -> Any:
+            converted = convert(value)
+            return None if converted is None else f"{converted.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+
+        return moment
+    if field_type is date:
+
+        def day(value: Any) -> Any:
+            converted = convert(value)
+            return None if converted is None else converted.isoformat()
+
+        return day
+    return convert
 
 
 def _timestamptz_text(text: str) -> str:
-    """PostgreSQL's ISO text of a UTC timestamptz ("2026-12-02 16:15:57.5+00") as
-    Python's ``isoformat()`` writes it ("2026-12-02T16:15:57.500000+00:00")."""
-    day, _, rest = text.partition(" ")
-    clock = rest[:-3]  # without "+00"
-    if "." in clock:
-        whole, _, fraction = clock.partition(".")
-        clock = f"{whole}.{fraction:0<6}"
-    return f"{day}T{clock}+00:00"
+    """PostgreSQL's ISO text of a timestamptz in the session's zone
+    ("2026-12-02 17:15:57.5+01") to the second, without the offset."""
+    return text[:19]
+
+
+def _same_text(text: str) -> str:
+    return text  # a date in PostgreSQL's ISO style: YYYY-MM-DD
+
+
+def _iso(value: Any) -> str:
+    return value if isinstance(value, str) else str(value.isoformat())
 
 
 async def _postgres_batches(
-    db: Any, sql: str, params: list[Any], batch_size: int
+    db: Any, sql: str, params: list[Any], batch_size: int, time_zone: str
 ) -> AsyncIterator[list[Row]]:
     connection = await asyncpg.connect(
         host=db.host,
@@ -102,17 +118,14 @@ async def _postgres_batches(
         user=db.user,
         password=db.password,
         database=db.database,
-        # UTC and ISO text for _timestamptz_text.
-        server_settings={**(db.server_settings or {}), "TimeZone": "UTC", "DateStyle": "ISO"},
+        # The organisation's zone and ISO text for _timestamptz_text.
+        server_settings={**(db.server_settings or {}), "TimeZone": time_zone, "DateStyle": "ISO"},
     )
     try:
-        await connection.set_type_codec(
-            "timestamptz",
-            schema="pg_catalog",
-            encoder=lambda value: value.isoformat(),
-            decoder=_timestamptz_text,
-            format="text",
-        )
+        for type_name, decoder in (("timestamptz", _timestamptz_text), ("date", _same_text)):
+            await connection.set_type_codec(
+                type_name, schema="pg_catalog", encoder=_iso, decoder=decoder, format="text"
+            )
         # One snapshot for the whole export; a cursor lives inside a transaction.
         async with connection.transaction(isolation="repeatable_read", readonly=True):
             cursor = await connection.cursor(sql, *params)

@@ -19,7 +19,13 @@ from typing import Any
 from resolvers.context import Scope
 from resolvers.errors import ValidationFailed
 from resolvers.exports.audit import record_export
-from resolvers.exports.lists import Column, ListDefinition, Row, table
+from resolvers.exports.lists import (
+    Column,
+    ListDefinition,
+    Row,
+    organization_time_zone,
+    table,
+)
 from resolvers.exports.rows import record_batches
 from resolvers.prints.pdf import PrintDocument
 from resolvers.prints.records import Printing
@@ -91,7 +97,7 @@ async def render_list(scope: Scope, job: ListPrint) -> bytes:
     serving other requests meanwhile."""
     printing = await Printing.start(scope, job.locale)
     definition, locale = job.definition, printing.locale
-    title = f"{text('list_' + definition.name, locale)} ({len(job.ids)})"
+    title = f"{text(definition.name, locale)} ({len(job.ids)})"
     doc = printing.document(title, describe_selection(job.described, locale), landscape=True)
     headers = [column.header(locale) for column in job.columns]
     rows: list[tuple[str, ...]] = []
@@ -113,10 +119,11 @@ async def _cells(scope: Scope, job: ListPrint, ids: Sequence[int]) -> list[tuple
     qs = definition.query(scope, definition.all_records, definition.default_order).filter(
         id__in=list(ids)
     )
+    time_zone = await organization_time_zone(scope)
     rows: list[Row] = []
-    async for batch_rows in record_batches(qs, definition.reads(job.columns)):
+    async for batch_rows in record_batches(qs, definition.reads(job.columns), time_zone):
         rows.extend(batch_rows)
     position = {pk: n for n, pk in enumerate(ids)}
     rows.sort(key=lambda row: position[row["id"]])
-    batch = await definition.batch(scope, rows, job.columns, job.locale)
+    batch = await definition.batch(scope, rows, job.columns, job.locale, time_zone)
     return table(job.columns, rows, batch)

@@ -15,19 +15,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "item": ("Élément", "Item"),
     "more_items": ("Les {shown} plus récents sur {count}.", "The latest {shown} of {count}."),
     # lists
-    "list_leads": ("Clients potentiels", "Leads"),
-    "list_sessions": ("Sessions", "Sessions"),
-    "list_clients": ("Clients", "Clients"),
-    "list_contacts": ("Contacts", "Contacts"),
     "filter": ("Filtre", "Filter"),
     "no_filter": ("aucun (tous les dossiers)", "none (every record)"),
     "picked": ("Sélection : {count} dossier(s) choisi(s)", "Selection: {count} record(s) picked"),
     "excluded": ("{count} dossier(s) exclu(s)", "{count} record(s) left out"),
     "order": ("Tri", "Order"),
-    # record types
+    # record types, one and many (a list print's title, a record's related lists)
     "lead": ("Client potentiel", "Lead"),
+    "leads": ("Clients potentiels", "Leads"),
     "session": ("Session", "Session"),
+    "sessions": ("Sessions", "Sessions"),
     "client": ("Client", "Client"),
+    "clients": ("Clients", "Clients"),
+    "contacts": ("Contacts", "Contacts"),
     # lead groups (the seed's tabs)
     "overview": ("Aperçu", "Overview"),
     "more_information": ("Renseignements supplémentaires", "More information"),
@@ -96,16 +96,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_planning": ("Aucune date planifiée.", "No dates planned."),
     "start": ("Début", "Start"),
     "end": ("Fin", "End"),
-    "clients": ("Clients", "Clients"),
     "confirmation_state": ("État confirmation", "Confirmation status"),
     # client
     "client_name": ("Raison sociale", "Company name"),
     "address": ("Adresse", "Address"),
     "siret": ("SIRET", "SIRET"),
     "main_contact": ("Contact principal", "Main contact"),
-    "contacts": ("Contacts", "Contacts"),
     "phone": ("Téléphone", "Phone"),
-    "sessions": ("Sessions", "Sessions"),
     "dates": ("Dates", "Dates"),
 }
 

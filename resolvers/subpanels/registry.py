@@ -159,7 +159,7 @@ PANELS: dict[OwnerType, tuple[Panel, ...]] = {
                 Lead,
                 ("last_name", "first_name"),
                 key="converted_contact_id",
-                where={"deleted_at__isnull": True},
+                where=(("deleted_at__isnull", True),),
             ),
         ),
         CHANGE_LOG,

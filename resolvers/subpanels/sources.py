@@ -1,18 +1,21 @@
 """Where a subpanel's records come from: each source counts them for many owners with one
-grouped COUNT (a whole list page at once) and pages them for one owner in a given order."""
+grouped COUNT (a whole list page at once; ``count_together`` sends several panels' counts
+as one statement) and pages them for one owner in a given order."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, cast
+from functools import lru_cache
+from typing import Any, ClassVar, cast
 
-from tortoise.expressions import Subquery
+from pypika_tortoise.terms import Parameterizer
+from tortoise.expressions import RawSQL, Subquery
 from tortoise.functions import Count
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesQuery
 
 from models.audit import ChangeLogEntry
 from models.records import RecordLink
@@ -37,11 +40,19 @@ class Source(ABC):
     def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
         """The owner's records, unordered."""
 
+    # One grouped COUNT of ``counted`` counts it (so it joins other panels' in
+    # count_together); else ``counts`` says how.
+    counted_at_once: ClassVar[bool] = True
+
     @abstractmethod
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted | None:
+        """The rows to count for these owners, if ``counted_at_once`` (else None)."""
+
     async def counts(
         self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
     ) -> dict[int, int]:
         """How many records each owner has (owners without any are left out)."""
+        return (await count_together(scope, [(self, owner_type, owner_ids)]))[0]
 
     async def page(
         self, scope: Scope, owner_type: str, owner_id: int, order: Order, offset: int, limit: int
@@ -62,10 +73,68 @@ class Source(ABC):
         return [f"-{c}" if descending else c for c in columns]
 
 
-async def grouped_counts(rows: QuerySet[Any], key: str) -> dict[int, int]:
-    """``{key value: number of rows}``: one SELECT … GROUP BY."""
-    pairs = await rows.annotate(n=Count("id")).group_by(key).values_list(key, "n")
-    return {int(k): int(n) for k, n in pairs}
+@dataclass(frozen=True)
+class Counted:
+    """Rows counted per owner: ``key`` is their column holding the owner's id."""
+
+    rows: QuerySet[Any]
+    key: str
+
+
+Part = tuple["Source", str, Sequence[int]]  # (source, owner type, owner ids)
+
+
+async def count_together(scope: Scope, parts: Sequence[Part]) -> list[dict[int, int]]:
+    """Each ``(source, owner type, owner ids)`` part's ``{owner id: rows}``, all in one
+    statement: the parts' grouped COUNTs joined by UNION ALL, a literal column telling
+    their rows apart. The statement is rendered once per shape (scope, sources, owner types,
+    number of ids of each); then only the ids change in its values."""
+    shape = tuple((source, owner_type, len(ids)) for source, owner_type, ids in parts)
+    db = parts[0][0].model._meta.db  # the connection it runs on (a transaction's)
+    sql, template, slots = _statement(scope, shape, db.capabilities.dialect)
+    values = list(template)
+    for position, part, index in slots:
+        values[position] = parts[part][2][index]
+    found: list[dict[int, int]] = [{} for _ in parts]
+    for row in await db.execute_query_dict(sql, values):
+        found[int(row["part"])][int(row["owner"])] = int(row["n"])
+    return found
+
+
+Slot = tuple[int, int, int]  # (position in the values, part, index in the part's ids)
+
+
+@lru_cache(maxsize=1024)
+def _statement(
+    scope: Scope, shape: tuple[tuple[Source, str, int], ...], dialect: str
+) -> tuple[str, tuple[Any, ...], tuple[Slot, ...]]:
+    """The union of ``shape``'s grouped COUNTs for stand-in owner ids (negative: no row has
+    them), its values, and where the real ids go in them."""
+    stand_ins: dict[int, tuple[int, int]] = {}
+    queries: list[ValuesQuery[Any]] = []
+    for i, (source, owner_type, size) in enumerate(shape):
+        ids = [-1 - len(stand_ins) - j for j in range(size)]
+        stand_ins.update({owner: (i, j) for j, owner in enumerate(ids)})
+        counted = source.counted(scope, owner_type, ids)
+        assert counted is not None, f"{type(source).__name__} counts in more than one statement"
+        query = (
+            counted.rows.annotate(n=Count("id"), part=RawSQL(str(i)))
+            .group_by(counted.key)
+            .values("part", "n", owner=counted.key)
+        )
+        query._choose_db_if_not_chosen()  # what .sql() does, without rendering the SQL
+        query._make_query()
+        queries.append(query)
+    # One parameterizer across the parts numbers their placeholders on ($1 … $n).
+    parameters = Parameterizer()
+    context = queries[0].query.QUERY_CLS.SQL_CONTEXT.copy(parameterizer=parameters)
+    sql = " UNION ALL ".join(query.query.get_sql(context) for query in queries)
+    slots = tuple(
+        (position, *stand_ins[value])
+        for position, value in enumerate(parameters.values)
+        if type(value) is int and value in stand_ins
+    )
+    return sql, tuple(parameters.values), slots
 
 
 def links_of(scope: Scope, owner_type: str, target_type: str) -> QuerySet[RecordLink]:
@@ -82,11 +151,9 @@ class Linked(Source):
         targets = links_of(scope, owner_type, self.target_type).filter(owner_id=owner_id)
         return scope.query(self.model).filter(id__in=Subquery(targets.values("target_id")))
 
-    async def counts(
-        self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
-    ) -> dict[int, int]:
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted:
         links = links_of(scope, owner_type, self.target_type).filter(owner_id__in=owner_ids)
-        return await grouped_counts(links, "owner_id")
+        return Counted(links, "owner_id")
 
 
 @dataclass(frozen=True)
@@ -96,30 +163,39 @@ class Related(Source):
 
     key: str = ""
     via: tuple[type[Model], str] | None = None  # (owner model, its column the key matches)
-    where: Mapping[str, Any] = field(default_factory=dict)
+    where: tuple[tuple[str, Any], ...] = ()  # more filters: (lookup, value) pairs
 
     def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
-        rows = scope.query(self.model).filter(**self.where)
+        rows = scope.query(self.model).filter(**dict(self.where))
         if self.via is None:
             return rows.filter(**{self.key: owner_id})
         owner_model, column = self.via
         owner = scope.query(owner_model).filter(id=owner_id).values(column)
         return rows.filter(**{f"{self.key}__in": Subquery(owner)})
 
+    @property
+    def counted_at_once(self) -> bool:  # type: ignore[override]
+        return self.via is None
+
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted | None:
+        return self._by_key(scope, owner_ids) if self.counted_at_once else None
+
     async def counts(
         self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
     ) -> dict[int, int]:
         if self.via is None:
-            return await self._counts_by_key(scope, owner_ids)
+            return await super().counts(scope, owner_type, owner_ids)
+        # The owners' values of the column first, then the rows counted by value.
         owner_model, column = self.via
         pairs = await scope.query(owner_model).filter(id__in=owner_ids).values_list("id", column)
         values = {owner: value for owner, value in pairs if value is not None}
-        counts = await self._counts_by_key(scope, sorted(set(values.values())))
+        by_value = replace(self, via=None)
+        counts = await by_value.counts(scope, owner_type, sorted(set(values.values())))
         return {owner: counts[value] for owner, value in values.items() if value in counts}
 
-    async def _counts_by_key(self, scope: Scope, values: Sequence[int]) -> dict[int, int]:
-        rows = scope.query(self.model).filter(**self.where, **{f"{self.key}__in": values})
-        return await grouped_counts(rows, self.key)
+    def _by_key(self, scope: Scope, values: Sequence[int]) -> Counted:
+        rows = scope.query(self.model).filter(**dict(self.where), **{f"{self.key}__in": values})
+        return Counted(rows, self.key)
 
 
 @dataclass(frozen=True)
@@ -132,10 +208,8 @@ class ChangeLog(Source):
     def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
         return scope.query(ChangeLogEntry).filter(record_type=owner_type, record_id=owner_id)
 
-    async def counts(
-        self, scope: Scope, owner_type: str, owner_ids: Sequence[int]
-    ) -> dict[int, int]:
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted:
         entries = scope.query(ChangeLogEntry).filter(
             record_type=owner_type, record_id__in=owner_ids
         )
-        return await grouped_counts(entries, "record_id")
+        return Counted(entries, "record_id")

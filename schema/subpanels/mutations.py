@@ -60,11 +60,11 @@ async def _subpanel(info: Info, owner: Owner, panel: Panel) -> Subpanel:
     scope = info.context.require_scope()
     # Counted now: an earlier mutation of the same request may have cached an older count.
     counts = await panel.source.counts(scope, owner.type, [owner.id])
-    key = (owner.type, panel.key, owner.id)
-    info.context.loader(panel_counts).prime(key, counts.get(owner.id, 0), force=True)
+    count = counts.get(owner.id, 0)
+    info.context.loader(panel_counts).prime((owner.type, panel.key, owner.id), count, force=True)
     found = await layout.layout(scope, owner.type)
     setting = next(s for s in found.panels if s.panel is panel)
-    return Subpanel.of(setting, owner.type, owner.id, info.context.locale)
+    return Subpanel.of(setting, owner.type, owner.id, info.context.locale, count)
 
 
 async def _on_targets(

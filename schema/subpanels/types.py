@@ -6,11 +6,13 @@ of related record is the one table ``NODES``; which panels a record type has is
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
 
 from resolvers import labels
+from resolvers.context import Scope
 from resolvers.subpanels import layout as layouts
 from resolvers.subpanels.layout import Layout, PanelSetting
 from resolvers.subpanels.loaders import panel_counts, panel_layouts
@@ -24,7 +26,7 @@ from schema.documents import Document
 from schema.leads.types import Lead
 from schema.outbox import Email
 from schema.pagination import Connection, build_connection, decode_cursor, page_size
-from schema.prefetch import below, later, selections_of
+from schema.prefetch import Deferred, below, selections_of
 from schema.sessions.types import SessionClient, session_client_nodes
 from schema.subpanels.records import Note, Task
 
@@ -88,18 +90,29 @@ class Subpanel:
         '("Sélectionner").'
     )
     default_order: Order = strawberry.field(graphql_type=RelatedOrder)
+    # Loaded for the whole page when the query selects it (subpanels_of), else Deferred:
+    # a plain attribute either way, completed without a resolver per panel.
+    total_count: int | Deferred[int] = strawberry.field(
+        graphql_type=int,
+        description="How many records the panel holds; asked for a whole list page, one "
+        "statement for all the panels' counts.",
+    )
     owner_type: strawberry.Private[OwnerType]
     owner_id: strawberry.Private[int]
     panel: strawberry.Private[Panel]
-    # Loaded by subpanels_of for the whole page when the query selects totalCount.
-    loaded_count: strawberry.Private[int | None] = None
 
     @classmethod
     def of(
-        cls, setting: PanelSetting, owner_type: OwnerType, owner_id: int, locale: str
+        cls,
+        setting: PanelSetting,
+        owner_type: OwnerType,
+        owner_id: int,
+        locale: str,
+        total_count: int | Deferred[int],
     ) -> Subpanel:
         panel = setting.panel
         return cls(
+            total_count=total_count,
             key=panel.key,
             title=labels.subpanel_title(panel.key, locale),
             kind=panel.kind,
@@ -115,15 +128,6 @@ class Subpanel:
     async def _count(self, info: Info) -> int:
         loader = info.context.loader(panel_counts)
         return await loader.load((self.owner_type, self.key, self.owner_id))
-
-    @strawberry.field(
-        description="How many records the panel holds; asked for a whole list page, one "
-        "grouped COUNT per panel."
-    )
-    def total_count(self, info: Info) -> int:
-        if self.loaded_count is not None:
-            return self.loaded_count
-        return later(self._count(info))
 
     @strawberry.field(description="The panel's records, a page at a time.")
     async def records(
@@ -145,27 +149,42 @@ class Subpanel:
         return build_connection(nodes, offset, size, len(rows) > size, lambda: self._count(info))
 
 
+def _counts_wanted(scope: Scope) -> dict[tuple[int, ...], bool]:
+    """Per request: whether a field of the query (its AST nodes) selects totalCount."""
+    return {}
+
+
+def counts_selected(info: Info) -> bool:
+    """Whether the panels' totalCount is selected: worked out once per field of the query,
+    not once per record of the page (strawberry rebuilds the selections at each call)."""
+    wanted = info.context.loader(_counts_wanted)
+    nodes = tuple(id(node) for node in info._raw_info.field_nodes)
+    if nodes not in wanted:
+        wanted[nodes] = below(selections_of(info), "totalCount") is not None
+    return wanted[nodes]
+
+
 async def subpanels_of(
     info: Info, owner_type: OwnerType, owner_id: int, keys: Sequence[str] | None = None
 ) -> list[Subpanel]:
     """The record's panels (``keys`` only, if given) in the caller's order; the caller's
-    layouts cost one query per request."""
+    layouts cost one query per request, the counts of a whole page one statement."""
     wanted = {panel_of(owner_type, k, field=f"keys.{i}").key for i, k in enumerate(keys or ())}
     found = await info.context.loader(panel_layouts).load(owner_type)
-    panels = [
-        Subpanel.of(s, owner_type, owner_id, info.context.locale)
-        for s in found.panels
-        if keys is None or s.panel.key in wanted
+    settings = [s for s in found.panels if keys is None or s.panel.key in wanted]
+    loader = info.context.loader(panel_counts)
+    count_keys = [(owner_type, s.panel.key, owner_id) for s in settings]
+    counts: Sequence[int | Deferred[int]]
+    if counts_selected(info):
+        # One wait per record rather than per panel; the page's records reach the loader
+        # in the same tick.
+        counts = await loader.load_many(count_keys)
+    else:
+        counts = [Deferred(partial(loader.load, key)) for key in count_keys]
+    return [
+        Subpanel.of(s, owner_type, owner_id, info.context.locale, count)
+        for s, count in zip(settings, counts, strict=True)
     ]
-    if below(selections_of(info), "totalCount") is not None:
-        # One wait per record rather than per panel; still one grouped COUNT per panel
-        # for a whole page, the records' calls reaching the loader in the same tick.
-        counts = await info.context.loader(panel_counts).load_many(
-            [(owner_type, p.key, owner_id) for p in panels]
-        )
-        for panel, count in zip(panels, counts, strict=True):
-            panel.loaded_count = count
-    return panels
 
 
 @strawberry.type(description="A subpanel in the caller's layout of a record type.")
