@@ -306,12 +306,17 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if isinstance(inner, GraphQLObjectType):
             complete_object = self._object_completer(inner, field_details_list)
             json_shape = partial(self._json_shape, inner, field_details_list)
+            embeddable: list[Any] = [None]  # a shape found equal to this selection's
 
             def complete_nullable(value: Any) -> Any:
                 if value is None:
                     return _GIVE_UP if non_null else None
                 if type(value) is Prebuilt:  # the JSON of exactly this selection, or not
-                    return value.json if value.shape == json_shape() else _GIVE_UP
+                    if value.shape is not embeddable[0]:  # the page's others: same object
+                        if value.shape != json_shape():
+                            return _GIVE_UP
+                        embeddable[0] = value.shape
+                    return value.json
                 return complete_object(value)
 
             return complete_nullable

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models.sessions import Client
+from models.sessions import Client, Contact
 from schema import SchemaLimits, build_schema
 from schema.context import Context
 from tests.conftest import BACKEND, GraphQLClient, Tenant
@@ -198,3 +198,25 @@ async def _plain(document: str, variables: dict[str, bool], tenant: Tenant) -> d
     if result.errors:
         answer["errors"] = [error.formatted for error in result.errors]
     return answer
+
+
+async def test_client_subtrees_keep_other_organisations_rows_out(
+    gql: GraphQLClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """Every level is filtered on the organisation: a foreign contact whose row names one
+    of our clients (a corrupt row; no foreign key prevents it) appears in neither path."""
+    await _grid(tenant, 1, "A")
+    ours = await Client.filter(organization_id=tenant.org.id).first()
+    assert ours is not None
+    foreign = await Contact.create(
+        organization_id=other_tenant.org.id, client_id=ours.id, last_name="AAA foreign"
+    )
+    await Client.filter(id=ours.id).update(main_contact_id=foreign.id)
+    body = await gql(NESTED, as_=tenant.staff)
+    clients = [
+        edge["node"]["client"]
+        for edge in body["data"]["sessions"]["edges"][0]["node"]["clients"]["edges"]
+    ]
+    assert "AAA foreign" not in str(body)
+    assert [c["mainContact"] for c in clients if c["name"] == ours.name] == [None]
+    assert body == {**await _plain(NESTED, {}, tenant), "status": 200}
