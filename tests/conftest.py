@@ -130,6 +130,23 @@ async def settings(run_settings: Settings) -> AsyncIterator[Settings]:
         await redis.aclose()
 
 
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a ``trainhub`` process a test starts (a worker to kill, a
+    server), on this test's database, Redis namespace and directories."""
+    return {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_NAMESPACE": settings.redis_namespace,
+        "SMTP_HOST": "127.0.0.1",
+        "SECRET_KEY": settings.secret_key,
+        "VAR_DIR": str(settings.var_dir),
+        "STORAGE_DIR": str(settings.storage_dir),
+        **extra,
+    }
+
+
 @pytest.fixture(scope="session")
 async def migrated(run_settings: Settings) -> AsyncIterator[None]:
     """Migrations applied to the empty database: the same ones production runs."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from app.settings import Settings
 from models.audit import ChangeLogEntry, DomainEvent
 from models.leads import Lead
 from models.operations import BulkOperation, BulkOperationItem, OperationStatus
-from tests.conftest import BACKEND, GraphQLClient, LiveServer, Tenant
+from tests.conftest import BACKEND, GraphQLClient, LiveServer, Tenant, process_env
 
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 START = """mutation($f: LeadFilterInput!, $p: ErrorPolicy!) {
@@ -148,17 +147,7 @@ async def test_a_worker_killed_mid_operation_resumes_without_doing_an_item_twice
     await _leads(tenant, total)
     started = await _start(gql, tenant, policy)
     pk = _pk(started["id"])
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "production",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_NAMESPACE": settings.redis_namespace,
-        "SMTP_HOST": "127.0.0.1",
-        "SECRET_KEY": settings.secret_key,
-        "VAR_DIR": str(settings.var_dir),
-        "BULK_STALE_SECONDS": "1",
-    }
+    env = process_env(settings, BULK_STALE_SECONDS="1")
     worker = _worker(env)
     try:
         for _ in range(3000):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from resolvers.exports import links
 from resolvers.prints import files
 from resolvers.prints.lists import IN_REQUEST_LIMIT, MAX_PRINTED
 from tests.confirmation_support import MANUAL, add_session_client, fr, today
-from tests.conftest import GraphQLClient, Tenant
+from tests.conftest import GraphQLClient, Tenant, process_env
 from tests.faults_support import wait_until
 from tests.print_support import assert_pdf, page_count, pdf_text, render_first_page
 
@@ -287,18 +286,7 @@ async def test_a_worker_killed_mid_render_leaves_the_file_to_the_next_worker(
     count = MAX_PRINTED  # a render of some seconds, so the kill lands in the middle
     queued = await _queued_print(client, tenant, count)
     file_id = int(queued["id"])
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "production",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_NAMESPACE": settings.redis_namespace,
-        "SMTP_HOST": "127.0.0.1",
-        "SECRET_KEY": settings.secret_key,
-        "VAR_DIR": str(settings.var_dir),
-        "STORAGE_DIR": str(settings.storage_dir),
-        "PRINT_STALE_SECONDS": "1",
-    }
+    env = process_env(settings, PRINT_STALE_SECONDS="1")
     worker = _worker(env)
     try:
         await wait_until(

@@ -45,7 +45,7 @@ from resolvers.audit import log_action
 from resolvers.bulk import ErrorPolicy, ItemError
 from resolvers.bulk_operations.kinds import Batch, BatchItem, ItemOutcome, kind_of
 from resolvers.bulk_operations.rows import insert_rows
-from resolvers.context import Actor, Scope
+from resolvers.context import Scope, acting_scope
 from resolvers.errors import ValidationFailed, WrongState
 from resolvers.events import emit_event
 from resolvers.runtime import atomic, now
@@ -59,18 +59,6 @@ RECORD_TYPE = "bulk_operation"
 EVENT = "bulk_operation.changed"
 ADVISORY_CLASS = 10  # pg_try_advisory_xact_lock(ADVISORY_CLASS, operation id): its runner
 FINAL = (OperationStatus.DONE, OperationStatus.FAILED, OperationStatus.REVERTED)
-
-
-def scope_of(operation: BulkOperation) -> Scope:
-    """The scope of whoever started ``operation``: the worker acts as them."""
-    actor = Actor.restored(
-        operation.actor_kind,
-        operation.actor_id,
-        operation.actor_label,
-        operation.actor_role,
-        operation.actor_scopes,
-    )
-    return Scope(operation.organization_id, actor)
 
 
 def progress(operation: BulkOperation) -> dict[str, Any]:
@@ -196,7 +184,7 @@ async def _begin(operation: BulkOperation) -> None:
 async def _save_and_announce(operation: BulkOperation) -> None:
     """Every change of an operation's row emits ``bulk_operation.changed`` with it."""
     await operation.save()
-    await emit_event(scope_of(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
+    await emit_event(acting_scope(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
 
 
 def _reject(operation: BulkOperation, at: datetime) -> None:
@@ -308,7 +296,9 @@ async def _publish_progress(operation: BulkOperation) -> None:
             failed=operation.failed,
             heartbeat_at=now(),
         )
-        await emit_event(scope_of(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
+        await emit_event(
+            acting_scope(operation), EVENT, RECORD_TYPE, operation.id, progress(operation)
+        )
 
 
 async def _locked(operation_id: int) -> BulkOperation | None:
@@ -355,7 +345,7 @@ async def _process(operation: BulkOperation, positions: range) -> list[ItemOutco
 async def _kind_outcomes(operation: BulkOperation, items: list[BatchItem]) -> list[ItemOutcome]:
     if not items:
         return []
-    return await kind_of(operation.kind).process(Batch(operation, scope_of(operation), items))
+    return await kind_of(operation.kind).process(Batch(operation, acting_scope(operation), items))
 
 
 def _count(

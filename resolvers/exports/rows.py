@@ -10,6 +10,7 @@ connection to the database file.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from datetime import date, datetime
@@ -127,8 +128,14 @@ async def _postgres_batches(
         # One snapshot for the whole export; a cursor lives inside a transaction.
         async with connection.transaction(isolation="repeatable_read", readonly=True):
             cursor = await connection.cursor(sql, *params)
-            while batch := await cursor.fetch(batch_size):
-                yield batch
+            next_batch = asyncio.ensure_future(cursor.fetch(batch_size))
+            try:
+                while batch := await next_batch:
+                    # The server reads the next batch while the caller writes this one.
+                    next_batch = asyncio.ensure_future(cursor.fetch(batch_size))
+                    yield batch
+            finally:
+                await asyncio.wait([next_batch])  # no fetch left running on leaving
     finally:
         await connection.close()
 
