@@ -28,6 +28,7 @@ from models.outbox import EmailStatus, OutboundEmail
 from resolvers import runtime
 from resolvers.context import Scope
 from resolvers.outbox import queue_email
+from tests.conftest import process_env
 from tests.smtp import SmtpServer, free_port
 
 TRAINHUB = [sys.executable, "-m", "app"]
@@ -186,18 +187,14 @@ class FaultRig:
         self.smtp = smtp
         self.redis = RedisServer()
         self.namespace = f"{settings.redis_namespace}-faults-{uuid.uuid4().hex[:6]}"
-        self.env = {
-            "ENVIRONMENT": "production",
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": self.redis.url,
-            "REDIS_NAMESPACE": self.namespace,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp.port),
-            "SECRET_KEY": settings.secret_key,
-            "PUBLIC_BASE_URL": settings.public_base_url,
-            "VAR_DIR": str(settings.var_dir),
+        self.env = process_env(
+            settings,
+            REDIS_URL=self.redis.url,
+            REDIS_NAMESPACE=self.namespace,
+            SMTP_PORT=str(smtp.port),
+            PUBLIC_BASE_URL=settings.public_base_url,
             **worker_env,
-        }
+        )
         self.workers: list[WorkerProcess] = []
         self.ids: list[int] = []
 

@@ -21,7 +21,7 @@ from app.settings import Settings
 from models.outbox import EmailStatus, OutboundEmail
 from resolvers import runtime
 from resolvers.outbox import queue_email
-from tests.conftest import BACKEND, fresh_database_url
+from tests.conftest import BACKEND, fresh_database_url, process_env
 from tests.smtp import SmtpServer, free_port
 
 TRAINHUB = [sys.executable, "-m", "app"]
@@ -77,19 +77,9 @@ async def test_migrate_applies_cleanly_to_an_empty_database_and_then_is_a_no_op(
     assert "database is up to date" in second.stdout
 
 
-@pytest.fixture
-def process_env(settings: Settings, smtp: SmtpServer) -> dict[str, str]:
-    return {
-        "ENVIRONMENT": "production",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_NAMESPACE": settings.redis_namespace,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "SECRET_KEY": settings.secret_key,
-        "PUBLIC_BASE_URL": settings.public_base_url,
-        "VAR_DIR": str(settings.var_dir),
-    }
+@pytest.fixture(name="process_env")
+def product_env(settings: Settings, smtp: SmtpServer) -> dict[str, str]:
+    return process_env(settings, SMTP_PORT=str(smtp.port), PUBLIC_BASE_URL=settings.public_base_url)
 
 
 @pytest.fixture

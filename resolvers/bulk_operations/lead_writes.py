@@ -15,15 +15,16 @@ from typing import Any
 from tortoise import fields as tortoise_fields
 from tortoise.expressions import F
 
-from models.audit import ChangeLogEntry, DomainEvent
+from models.audit import ChangeLogEntry
 from models.leads import Lead
 from resolvers.audit import as_text
 from resolvers.bulk import ItemError
 from resolvers.bulk_operations.kinds import Batch, BatchItem, ItemOutcome
 from resolvers.bulk_operations.rows import insert_rows
+from resolvers.events import emit_events
 from resolvers.leads.fields import fold
 from resolvers.leads.records import RECORD_TYPE
-from resolvers.runtime import current_unit, now
+from resolvers.runtime import now
 
 
 async def read_leads(batch: Batch, names: Iterable[str]) -> dict[int, dict[str, Any]]:
@@ -120,28 +121,16 @@ async def audit(
             for name in sorted(new)
         ]
     await insert_rows(ChangeLogEntry, entries)
-    events = [
-        {
-            "organization_id": scope.organization_id,
-            "type": event,
-            "record_type": RECORD_TYPE,
-            "record_id": item.lead_id,
-            "payload": {
-                "id": item.lead_id,
-                "fields": sorted(item.new_values or {}),
-                "operationId": batch.operation.id,
-            },
-            "actor_kind": actor.kind.value,
-            "actor_id": actor.id,
-            "at": at,
+    payloads = {
+        item.lead_id: {
+            "id": item.lead_id,
+            "fields": sorted(item.new_values or {}),
+            "operationId": batch.operation.id,
         }
         for item in changed
-    ]
-    ids = sorted(await insert_rows(DomainEvent, events, returning_id=True))
-    # Built as a query's rows are (no validation: they were just written).
-    current_unit().events.extend(
-        DomainEvent._init_from_db(id=pk, **row) for pk, row in zip(ids, events, strict=True)
-    )
+        if item.lead_id is not None  # a changed item always names its lead
+    }
+    await emit_events(scope, event, RECORD_TYPE, payloads)
 
 
 def from_text(name: str, text: str | None) -> Any:

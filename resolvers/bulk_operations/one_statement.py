@@ -16,7 +16,6 @@ for the column types listed in ``TEXT_SAME``; a field of another type takes the 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from models.leads import Lead
 from models.operations import BulkOperationItem
 from resolvers.bulk_operations.kinds import Batch, ItemOutcome
 from resolvers.bulk_operations.lead_writes import derived_keys, failure, not_found
+from resolvers.events import written_events
 from resolvers.leads.records import RECORD_TYPE
 from resolvers.runtime import current_unit, now
 
@@ -174,21 +174,7 @@ async def update_batch(
     at = now()
     sql, params = _sql(batch, values, texts, action, event_type, at)
     rows = {row["id"]: row for row in await Lead._meta.db.execute_query_dict(sql, params)}
-    scope, actor = batch.scope, batch.scope.actor
-    # Built once as a query's rows are (no validation: they were just written), then
-    # copied per lead: the conversions of every field cost more than the statement.
-    template = DomainEvent._init_from_db(
-        id=0,
-        organization_id=scope.organization_id,
-        type=event_type,
-        record_type=RECORD_TYPE,
-        record_id=0,
-        payload={},
-        actor_kind=actor.kind.value,
-        actor_id=actor.id,
-        at=at,
-    )
-    outcomes, events = [], []
+    outcomes, written = [], []
     for item in batch.items:
         row = rows.get(item.lead_id)
         if row is None:
@@ -201,11 +187,9 @@ async def update_batch(
         # Its item's row is written by the statement already.
         outcome = UNCHANGED if diff is None else UPDATED
         outcomes.append(ItemOutcome(item.position, item.lead_id, outcome, recorded=True))
-        if diff is None:
-            continue
-        event = copy.copy(template)
-        event.id, event.record_id = row["event_id"], item.lead_id
-        event.payload = {"id": item.lead_id, "fields": diff, "operationId": batch.operation.id}
-        events.append(event)
-    current_unit().events.extend(sorted(events, key=lambda e: e.id))
+        if diff is not None:
+            payload = {"id": item.lead_id, "fields": diff, "operationId": batch.operation.id}
+            written.append((row["event_id"], item.lead_id, payload))
+    events = written_events(batch.scope, event_type, RECORD_TYPE, at, sorted(written))
+    current_unit().events.extend(events)
     return outcomes
