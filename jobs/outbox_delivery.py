@@ -254,41 +254,50 @@ async def deliver_emails(ctx: dict[str, Any], email_ids: list[int]) -> str:
     other over one pooled connection. An email that failed and may be tried again gets
     a delivery job of its own, deferred by the retry policy."""
     pool: SmtpPool = ctx["smtp_pool"]
-    policy: RetryPolicy = ctx["retry_policy"]
-    sent = retried = failed = 0
+    outcomes = {"sent": 0, "retry": 0, "failed": 0}
     async with pool.connection() as send:
-        emails = await outbox.claim_emails(email_ids, stale_after=policy.stale_after)
+        emails = await outbox.claim_emails(email_ids, stale_after=ctx["retry_policy"].stale_after)
         marker = SentMarker()
         try:
             for email in emails:
-                started = time.perf_counter()
-                try:
-                    refused = await send(
-                        await build_message(email), [*email.to, *email.cc, *email.bcc]
-                    )
-                except DELIVERY_ERRORS as exc:
-                    delay = await record_failure(policy, email, exc, started)
-                    if delay is None:
-                        failed += 1
-                        continue
-                    retried += 1
-                    if email_ids == [email.id]:
-                        # This job is the email's own (same job id): arq runs it again.
-                        raise Retry(defer=delay) from exc
-                    await enqueue_deliveries(
-                        ctx["redis"],
-                        ctx["namespace"],
-                        [email.id],
-                        ctx.get(TAG_REQUEST_ID, ""),
-                        defer_seconds=delay,
-                    )
-                    continue
-                _count_attempt("sent", started)
-                marker.add(email, refused)
-                sent += 1
+                outcomes[await _deliver_one(ctx, send, marker, email, email_ids)] += 1
         finally:
             await marker.flushed()
-    return f"{len(email_ids)} emails: {sent} sent, {retried} to retry, {failed} failed"
+    return (
+        f"{len(email_ids)} emails: {outcomes['sent']} sent, {outcomes['retry']} to retry, "
+        f"{outcomes['failed']} failed"
+    )
+
+
+async def _deliver_one(
+    ctx: dict[str, Any],
+    send: Sender,
+    marker: SentMarker,
+    email: OutboundEmail,
+    job_email_ids: list[int],
+) -> str:
+    """One claimed email's attempt; answers its outcome: sent, retry or failed."""
+    started = time.perf_counter()
+    try:
+        refused = await send(await build_message(email), [*email.to, *email.cc, *email.bcc])
+    except DELIVERY_ERRORS as exc:
+        delay = await record_failure(ctx["retry_policy"], email, exc, started)
+        if delay is None:
+            return "failed"
+        if job_email_ids == [email.id]:
+            # This job is the email's own (same job id): arq runs it again.
+            raise Retry(defer=delay) from exc
+        await enqueue_deliveries(
+            ctx["redis"],
+            ctx["namespace"],
+            [email.id],
+            ctx.get(TAG_REQUEST_ID, ""),
+            defer_seconds=delay,
+        )
+        return "retry"
+    _count_attempt("sent", started)
+    marker.add(email, refused)
+    return "sent"
 
 
 async def record_failure(
