@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -279,6 +280,20 @@ def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "app", "worker"], env=env)
 
 
+def _rendering(file_id: int) -> Callable[[], Awaitable[bool]]:
+    """The file is RUNNING and its render has beaten its heartbeat at least once since it
+    started: the kill lands in the middle of the layout, not before it."""
+
+    async def rendering() -> bool:
+        file = await GeneratedFile.get(id=file_id)
+        beat, started = file.heartbeat_at, file.started_at
+        if file.status != FileStatus.RUNNING or beat is None or started is None:
+            return False
+        return beat > started
+
+    return rendering
+
+
 @pytest.mark.postgres_only
 async def test_a_worker_killed_mid_render_leaves_the_file_to_the_next_worker(
     client: httpx.AsyncClient, tenant: Tenant, settings: Settings
@@ -289,11 +304,7 @@ async def test_a_worker_killed_mid_render_leaves_the_file_to_the_next_worker(
     env = process_env(settings, PRINT_STALE_SECONDS="1")
     worker = _worker(env)
     try:
-        await wait_until(
-            lambda: GeneratedFile.filter(id=file_id, status=FileStatus.RUNNING).exists(),
-            "the first worker took the file",
-        )
-        await asyncio.sleep(0.5)  # into the render
+        await wait_until(_rendering(file_id), "the first worker is rendering the file")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         killed = await GeneratedFile.get(id=file_id)
