@@ -279,3 +279,39 @@ async def test_confirmation_changed_streams_one_sessions_changes(
         change = message["payload"]["data"]["confirmationChanged"]
         assert change["recordId"] == str(watched.session_client.id)
         assert change["payload"]["to"] == "MANUALLY_VALIDATED"
+
+
+async def test_websocket_several_operations_need_an_operation_name(
+    live_server: LiveServer, tenant: Tenant
+) -> None:
+    """The same guard as over HTTP (tests/test_defects, defect 13): without operationName
+    a document of several operations runs none of them; with it, the named one runs."""
+    document = (
+        f"query A {{ me {{ canWrite }} }} {EVENTS.replace('subscription', 'subscription B', 1)}"
+    )
+    key = await tenant.api_key(ApiScope.SUBSCRIBE)
+    before, event_id = await _emit(tenant, 2)
+    async with websockets.connect(
+        f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
+    ) as ws:
+        await _subscribe(ws, key, document, {})
+        refused = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert refused["type"] == "error" and refused["id"] == "1"
+        assert refused["payload"][0]["extensions"] == {
+            "code": "VALIDATION_ERROR",
+            "field": "operationName",
+        }
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "2",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": document,
+                        "variables": {"after": str(before)},
+                        "operationName": "B",
+                    },
+                }
+            )
+        )
+        assert int((await _next(ws))["id"]) == event_id
