@@ -24,7 +24,6 @@ from resolvers.bulk_operations.rows import insert_rows
 from resolvers.context import Scope, system_scope
 from resolvers.errors import ValidationFailed, WrongState
 from resolvers.events import emit_event, emit_events
-from resolvers.links import link
 from resolvers.runtime import atomic, current, current_unit, now
 
 RECORD_TYPE = "email"
@@ -112,10 +111,34 @@ async def queue_email(
         attachment_ids=list(attachment_ids),
         message_id=new_message_id(),
     )
-    for owner in concerns:
-        await link(scope, owner, (RECORD_TYPE, email.id))
+    await _link_emails(scope, [(owner, email.id) for owner in dict.fromkeys(concerns)])
     current_unit().email_ids.append(email.id)
     return email
+
+
+async def _link_emails(scope: Scope, links: Sequence[tuple[tuple[str, int], int]]) -> None:
+    """Each (owner record, new email id) related, so the email shows in the owner's
+    Emails panel: one INSERT, since a new email has no link yet (``link`` would look
+    each one up first)."""
+    if not links:
+        return
+    at = now()
+    await insert_rows(
+        RecordLink,
+        [
+            {
+                "organization_id": scope.organization_id,
+                "created_at": at,
+                "updated_at": at,
+                "version": 1,
+                "owner_type": owner_type,
+                "owner_id": owner_id,
+                "target_type": RECORD_TYPE,
+                "target_id": email_id,
+            }
+            for (owner_type, owner_id), email_id in links
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -172,21 +195,8 @@ async def queue_emails(
         await OutboundEmail.filter(message_id__in=message_ids).values_list("message_id", "id")
     )
     ids = [int(by_message[m]) for m in message_ids]
-    await insert_rows(
-        RecordLink,
-        [
-            {
-                "organization_id": scope.organization_id,
-                "created_at": at,
-                "updated_at": at,
-                "version": 1,
-                "owner_type": draft.concerns[0],
-                "owner_id": draft.concerns[1],
-                "target_type": RECORD_TYPE,
-                "target_id": email_id,
-            }
-            for draft, email_id in zip(drafts, ids, strict=True)
-        ],
+    await _link_emails(
+        scope, [(draft.concerns, email_id) for draft, email_id in zip(drafts, ids, strict=True)]
     )
     current_unit().email_ids.extend(ids)
     return ids

@@ -231,6 +231,20 @@ async def _write_proposal(
 ) -> DateProposal:
     session_client = context.session_client
     await supersede_current_proposal(session_client)
+    attachment_ids = [d.id for d in draft.attachments]
+    # The email first, so the proposal is written once, with its email.
+    email = await queue_email(
+        scope,
+        to=draft.to,
+        cc=draft.cc,
+        bcc=draft.bcc,
+        subject=draft.subject,
+        html=draft.html,
+        text=draft.text,
+        attachment_ids=attachment_ids,
+        kind=TemplateKind.DATE_PROPOSAL.value,
+        concerns=context.email_owners([*draft.to, *draft.cc]),
+    )
     proposal = await scope.create(
         DateProposal,
         session_client_id=session_client.id,
@@ -243,26 +257,13 @@ async def _write_proposal(
         bcc=draft.bcc,
         subject=draft.subject,
         message=draft.message,
-        attachment_ids=[d.id for d in draft.attachments],
+        attachment_ids=attachment_ids,
         locale=draft.locale,
         sender_kind=scope.actor.kind.value,
         sender_id=scope.actor.id,
         sender_label=scope.actor.label,
+        email_id=email.id,
     )
-    email = await queue_email(
-        scope,
-        to=draft.to,
-        cc=draft.cc,
-        bcc=draft.bcc,
-        subject=draft.subject,
-        html=draft.html,
-        text=draft.text,
-        attachment_ids=proposal.attachment_ids,
-        kind=TemplateKind.DATE_PROPOSAL.value,
-        concerns=context.email_owners([*draft.to, *draft.cc]),
-    )
-    proposal.email_id = email.id
-    await proposal.save(update_fields=["email_id"])
     for document in draft.attachments:
         await link(scope, (RECORD_TYPE, session_client.id), ("document", document.id))
     await transition(
