@@ -2,10 +2,14 @@
 Hasura do: a client with its contacts is some twenty leaf values that Python would read
 into records, build into nodes, complete field by field and serialize; here one
 statement per page returns each client's JSON text, which the response embeds as it is
-(``orjson.Fragment``, the HTTP view encodes with orjson).
+(``orjson.Fragment``, the HTTP view encodes with orjson). Two ways in: ``prebuilt``
+(nodes by id, batched like a dataloader: the sessions' clients) and ``page_fetch`` (a
+list resolver's own filtered, ordered page, ids and JSON in one statement: the leads,
+with their subpanels' counts).
 
 A selection is compiled only when every field below it is a column, the Relay ``id``,
-``__typename`` or a relation of ``TABLES`` (no arguments, no other directive than
+``__typename``, a relation, a labelled value (``{ value label }``, the label in the
+caller's locale) or the subpanels of ``TABLES`` (no arguments, no other directive than
 skip/include); the SQL is cached per selection shape. The shape worked out here from
 strawberry's selections is a guess: the fast path (schema/execution.py) embeds the JSON
 only when graphql-core's own field collection of that field gives the same shape and
@@ -149,24 +153,28 @@ def guess_shape(type_name: str, selections: Sequence[Selection]) -> Shape | None
         return None
     entries = []
     for response_name, (name, below) in fields.items():
-        child: Shape | None = None
-        if name in table.relations:
-            child = guess_shape(table.relations[name].target, below)
-        elif name in table.labelled:
-            child = _labelled_shape(table.labelled[name].target, below, ("value", "label"))
-        elif name == "subpanels" and table.panels is not None and _counted_at_once(table.panels):
-            child = _labelled_shape("Subpanel", below, (*SUBPANEL_FIELDS, "totalCount"))
-        elif name not in table.columns and name not in ("id", "__typename"):
-            return None
-        if child is None and (
-            name in table.relations or name in table.labelled or name == "subpanels"
-        ):
-            return None
+        child = None
+        if name not in table.columns and name not in ("id", "__typename"):
+            child = _child_shape(table, name, below)
+            if child is None:
+                return None
         entries.append((response_name, name, child))
     return type_name, tuple(entries)
 
 
-def _labelled_shape(
+def _child_shape(table: Table, name: str, selections: Sequence[Selection]) -> Shape | None:
+    """The shape below a field of ``table`` that is an object: a relation, a labelled
+    value, the subpanels; None for any other field or selection."""
+    if name in table.relations:
+        return guess_shape(table.relations[name].target, selections)
+    if name in table.labelled:
+        return _leaves_shape(table.labelled[name].target, selections, ("value", "label"))
+    if name == "subpanels" and table.panels is not None and _counted_at_once(table.panels):
+        return _leaves_shape("Subpanel", selections, (*SUBPANEL_FIELDS, "totalCount"))
+    return None
+
+
+def _leaves_shape(
     type_name: str, selections: Sequence[Selection], leaves: Sequence[str]
 ) -> Shape | None:
     """The shape of a selection of some of ``leaves`` (and ``__typename``), else None."""

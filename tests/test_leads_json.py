@@ -34,6 +34,14 @@ SHAPES: tuple[tuple[str, dict[str, Any], bool], ...] = (
         {"skip": True, "with": False},
         True,
     ),
+    (  # the list's own filter and order (a nullable column's), a page further on
+        """query { leads(filter: {productCode: "PY-101", statuses: [NEW, ASSIGNED, DEAD]},
+          orderBy: {field: WAITLIST_STATUS}, first: 3, after: "b2Zmc2V0OjE=") {
+          totalCount pageInfo { hasNextPage endCursor } edges { node { lastName
+          waitlistStatus { value label } } } } }""",
+        {},
+        True,
+    ),
     (
         """query { leads(first: 10) { totalCount edges { node { lastName
           subpanels { key totalCount } } } } }""",
@@ -145,6 +153,7 @@ async def test_lead_pages_answer_what_graphql_core_answers(
     built, rows = _page_statements(sql)
     assert (bool(built) and not rows) == (embedded and BACKEND == "postgres"), sql.statements
     assert not body.get("errors"), body["errors"]
+    assert body["data"]["leads"]["edges"]  # not vacuous
     assert body == {**await _plain(document, variables, tenant), "status": 200}
 
 
