@@ -315,11 +315,13 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return complete_list
         if isinstance(inner, GraphQLObjectType):
-            complete_object = self._object_completer(inner, field_details_list)
+            # Compiled at the first value that is not prebuilt JSON (a page of it needs none).
+            complete_object: Completer | None = None
             json_shape = partial(self._json_shape, inner, field_details_list)
             embeddable: list[Any] = [None]  # a shape found equal to this selection's
 
             def complete_nullable(value: Any) -> Any:
+                nonlocal complete_object
                 if value is None:
                     return _GIVE_UP if non_null else None
                 if value is _GIVE_UP:  # a reader's: only its resolver knows the value
@@ -330,6 +332,8 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                             return _GIVE_UP
                         embeddable[0] = value.shape
                     return value.json
+                if complete_object is None:
+                    complete_object = self._object_completer(inner, field_details_list)
                 return complete_object(value)
 
             return complete_nullable

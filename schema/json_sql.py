@@ -43,6 +43,7 @@ from models.sessions import Client, Contact
 from resolvers import labels
 from resolvers.context import Scope
 from resolvers.dataloaders import CONTACT_ORDER
+from resolvers.subpanels.layout import Layout
 from resolvers.subpanels.loaders import panel_layouts
 from resolvers.subpanels.registry import OwnerType, panel_of, panels_of
 from resolvers.subpanels.sources import grouped_counts
@@ -431,6 +432,11 @@ def page_fetch(
     if shape is None:
         return None
     found_shape = shape
+    owner_type = TABLES[type_name].panels
+    layout: Awaitable[Layout] | None = None
+    if owner_type is not None and _with_panels(shape):
+        # Asked now: the caller's layout is read while the page's SQL is rendered.
+        layout = context.loader(panel_layouts).load(owner_type)
 
     async def fetch(page: QuerySet[Any]) -> list[Any]:
         scope = context.require_scope()
@@ -445,10 +451,8 @@ def page_fetch(
         values = parameters.values
         panels: tuple[tuple[str, bool], ...] = ()
         counts_sql = ""
-        owner_type = TABLES[type_name].panels
-        if owner_type is not None and _with_panels(found_shape):
-            layout = await context.loader(panel_layouts).load(owner_type)
-            panels = tuple((s.panel.key, s.collapsed) for s in layout.panels)
+        if owner_type is not None and layout is not None:
+            panels = tuple((s.panel.key, s.collapsed) for s in (await layout).panels)
             keys = tuple(key for key, _ in panels)
             counts_sql, counted = _page_counts(scope, owner_type, keys, len(values))
             values = [*values, *counted]
