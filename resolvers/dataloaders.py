@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 from models.base import TenantModel
 from models.confirmation import DateProposal, ProposalAnswer
 from models.core import Organization, User
+from models.leads import Lead
 from models.outbox import OutboundEmail
 from models.records import Document
 from models.sessions import (
@@ -200,6 +201,10 @@ def clients_by_id(scope: Scope) -> DataLoader[int, ClientRecord | None]:
 
 def users_by_id(scope: Scope) -> DataLoader[int, User | None]:
     return _by_id(scope, User)
+
+
+def leads_by_id(scope: Scope) -> DataLoader[int, Lead | None]:
+    return _by_id(scope, Lead)
 
 
 def slots_by_session(scope: Scope) -> DataLoader[int, list[SlotRecord]]:

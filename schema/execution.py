@@ -59,11 +59,19 @@ _IDENTITY_SERIALIZED = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoo
 # A field's metadata key: ``function(source, **arguments)`` giving what its resolver
 # would, without side effects, or NOT_READY when only the resolver can (then it runs).
 PRELOADED = "trainhub-preloaded"
+# A field's metadata key: True when schema/json_sql.py computes in SQL what its resolver
+# gives (no side effects, no guard): selected without arguments, it is plain data inside
+# JSON the database built (a ``Prebuilt``), and takes the regular path anywhere else.
+BUILT_IN_SQL = "trainhub-built-in-sql"
 _PLAIN_ARGUMENT_TYPES = (GraphQLInt, GraphQLString, GraphQLBoolean, GraphQLID)
 _READER = "trainhub-plain-reader"  # cached per GraphQLField in its extensions
 _UNSET = object()
 _GIVE_UP = object()
 NOT_READY = _GIVE_UP
+
+
+def _only_prebuilt(source: Any) -> Any:
+    return _GIVE_UP  # a BUILT_IN_SQL field outside prebuilt JSON: its resolver runs
 
 
 def _node_id_reader(parent_type: GraphQLObjectType) -> Reader | None:
@@ -257,12 +265,15 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return cached[1]
         first = field_details_list[0]
         field = parent_type.fields[first.node.name.value]
+        definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        metadata = getattr(definition, "metadata", None) or {}
         reader: Reader | None = None
-        if not field.args:
+        if metadata.get(BUILT_IN_SQL) and not first.node.arguments:
+            reader = _only_prebuilt
+        elif not field.args:
             reader = None if first.node.arguments else plain_reader(parent_type, field)
         elif all(_named(arg.type) in _PLAIN_ARGUMENT_TYPES for arg in field.args.values()):
-            definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            preloaded = (getattr(definition, "metadata", None) or {}).get(PRELOADED)
+            preloaded = metadata.get(PRELOADED)
             if preloaded is not None:
                 reader = self._preloaded_reader(field, first, preloaded)
         self._selection_readers[key] = (field_details_list, reader)
@@ -304,19 +315,25 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return complete_list
         if isinstance(inner, GraphQLObjectType):
-            complete_object = self._object_completer(inner, field_details_list)
+            # Compiled at the first value that is not prebuilt JSON (a page of it needs none).
+            complete_object: Completer | None = None
             json_shape = partial(self._json_shape, inner, field_details_list)
             embeddable: list[Any] = [None]  # a shape found equal to this selection's
 
             def complete_nullable(value: Any) -> Any:
+                nonlocal complete_object
                 if value is None:
                     return _GIVE_UP if non_null else None
+                if value is _GIVE_UP:  # a reader's: only its resolver knows the value
+                    return _GIVE_UP
                 if type(value) is Prebuilt:  # the JSON of exactly this selection, or not
                     if value.shape is not embeddable[0]:  # the page's others: same object
                         if value.shape != json_shape():
                             return _GIVE_UP
                         embeddable[0] = value.shape
                     return value.json
+                if complete_object is None:
+                    complete_object = self._object_completer(inner, field_details_list)
                 return complete_object(value)
 
             return complete_nullable

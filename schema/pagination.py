@@ -96,23 +96,25 @@ async def paginate(
     to_node: Callable[[Any], R],
     *,
     count_too: bool = False,
+    fetch: Callable[[QuerySet[Any]], Awaitable[list[Any]]] | None = None,
 ) -> Connection[R]:
     """One page of an ordered, already-scoped queryset (one SELECT; COUNT on demand).
     ``count_too`` (the query selects totalCount): the COUNT runs beside the SELECT, on a
     second pooled connection (in a transaction, Tortoise runs them one after the other),
-    so the page waits for the slower of the two rather than for both."""
+    so the page waits for the slower of the two rather than for both. ``fetch``: what
+    reads the page's nodes instead of its rows (schema/json_sql.py's JSON of them)."""
     size = page_size(first)
     offset = decode_cursor(after)
     page = queryset.offset(offset).limit(size + 1)
+    read: Awaitable[list[Any]] = page if fetch is None else fetch(page)  # type: ignore[assignment]
     count: Callable[[], Awaitable[int]] = queryset.count
     if count_too:
-        rows, total = await asyncio.gather(page, queryset.count())
+        rows, total = await asyncio.gather(read, queryset.count())
         count = _known(total)
     else:
-        rows = await page
-    return build_connection(
-        [to_node(row) for row in rows[:size]], offset, size, len(rows) > size, count
-    )
+        rows = await read
+    nodes = rows[:size] if fetch is not None else [to_node(row) for row in rows[:size]]
+    return build_connection(nodes, offset, size, len(rows) > size, count)
 
 
 def _known(total: int) -> Callable[[], Awaitable[int]]:

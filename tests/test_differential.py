@@ -227,5 +227,8 @@ async def test_fast_path_answers_what_graphql_core_answers(tenant: Tenant) -> No
             answered_with_data += bool(fast[0]) and not fast[1]
     # Not vacuous: most documents really answered data on the demo organisation.
     assert answered_with_data > len(suite + generated) // 2
-    if BACKEND == "postgres":  # and some of them with client subtrees built in SQL
+    if BACKEND == "postgres":  # and some of them with subtrees built in SQL: clients, leads
         assert len(set(EMBEDDED)) >= 3, EMBEDDED
+        leads = {text for text in EMBEDDED if "leads" in text}
+        with_panels = {text for text in leads if "subpanels {" in text}
+        assert len(leads) >= 5 and len(with_panels) >= 2, leads

@@ -14,7 +14,7 @@ from models.records import Note, RecordLink, Task
 from resolvers import runtime
 from resolvers.links import link
 from resolvers.outbox import queue_email
-from tests.conftest import GraphQLClient, Tenant
+from tests.conftest import BACKEND, GraphQLClient, Tenant
 from tests.statements import StatementCounter
 from tests.training_grid import seed_grid
 
@@ -80,8 +80,8 @@ async def test_leads_page_counts_cost_the_same_at_10_and_50_leads(
             assert panels == _expected(i), i
     assert counts[0] == counts[1], sql.statements
     # The caller's user, the page, their layout, and the five panels' grouped COUNTs in
-    # one statement.
-    assert counts[1] == 4, sql.statements
+    # one statement; on PostgreSQL those counts are part of the page's JSON statement.
+    assert counts[1] == (3 if BACKEND == "postgres" else 4), sql.statements
     assert sql.statements[-1].count("UNION ALL") == 4, sql.statements
     assert await RecordLink.filter(owner_type="lead").count() == sum(
         sum(_expected(i).values()) for i in range(50)

@@ -45,7 +45,7 @@ class Source(ABC):
     counted_at_once: ClassVar[bool] = True
 
     @abstractmethod
-    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted | None:
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Owners) -> Counted | None:
         """The rows to count for these owners, if ``counted_at_once`` (else None)."""
 
     async def counts(
@@ -82,6 +82,9 @@ class Counted:
 
 
 Part = tuple["Source", str, Sequence[int]]  # (source, owner type, owner ids)
+# Owners given by their ids, or as a SQL set of them (``RawSQL("(SELECT id FROM …)")``).
+Owners = Sequence[int] | RawSQL
+OwnersPart = tuple["Source", str, Owners]
 
 
 async def count_together(scope: Scope, parts: Sequence[Part]) -> list[dict[int, int]]:
@@ -111,11 +114,28 @@ def _statement(
     """The union of ``shape``'s grouped COUNTs for stand-in owner ids (negative: no row has
     them), its values, and where the real ids go in them."""
     stand_ins: dict[int, tuple[int, int]] = {}
-    queries: list[ValuesQuery[Any]] = []
+    parts: list[OwnersPart] = []
     for i, (source, owner_type, size) in enumerate(shape):
         ids = [-1 - len(stand_ins) - j for j in range(size)]
         stand_ins.update({owner: (i, j) for j, owner in enumerate(ids)})
-        counted = source.counted(scope, owner_type, ids)
+        parts.append((source, owner_type, ids))
+    parameters = Parameterizer()
+    sql = grouped_counts(scope, parts, parameters)
+    slots = tuple(
+        (position, *stand_ins[value])
+        for position, value in enumerate(parameters.values)
+        if type(value) is int and value in stand_ins
+    )
+    return sql, tuple(parameters.values), slots
+
+
+def grouped_counts(scope: Scope, parts: Sequence[OwnersPart], parameters: Parameterizer) -> str:
+    """The union of the parts' grouped COUNTs, rows (part, owner, n), a part's owners given
+    as ids or as a SQL set (``RawSQL("(SELECT …)")``); ``parameters`` numbers the
+    placeholders on from the values it holds (one across the parts: $1 … $n)."""
+    queries: list[ValuesQuery[Any]] = []
+    for i, (source, owner_type, owners) in enumerate(parts):
+        counted = source.counted(scope, owner_type, owners)
         assert counted is not None, f"{type(source).__name__} counts in more than one statement"
         query = (
             counted.rows.annotate(n=Count("id"), part=RawSQL(str(i)))
@@ -125,16 +145,8 @@ def _statement(
         query._choose_db_if_not_chosen()  # what .sql() does, without rendering the SQL
         query._make_query()
         queries.append(query)
-    # One parameterizer across the parts numbers their placeholders on ($1 … $n).
-    parameters = Parameterizer()
     context = queries[0].query.QUERY_CLS.SQL_CONTEXT.copy(parameterizer=parameters)
-    sql = " UNION ALL ".join(query.query.get_sql(context) for query in queries)
-    slots = tuple(
-        (position, *stand_ins[value])
-        for position, value in enumerate(parameters.values)
-        if type(value) is int and value in stand_ins
-    )
-    return sql, tuple(parameters.values), slots
+    return " UNION ALL ".join(query.query.get_sql(context) for query in queries)
 
 
 def links_of(scope: Scope, owner_type: str, target_type: str) -> QuerySet[RecordLink]:
@@ -151,7 +163,7 @@ class Linked(Source):
         targets = links_of(scope, owner_type, self.target_type).filter(owner_id=owner_id)
         return scope.query(self.model).filter(id__in=Subquery(targets.values("target_id")))
 
-    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted:
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Owners) -> Counted:
         links = links_of(scope, owner_type, self.target_type).filter(owner_id__in=owner_ids)
         return Counted(links, "owner_id")
 
@@ -177,7 +189,7 @@ class Related(Source):
     def counted_at_once(self) -> bool:  # type: ignore[override]
         return self.via is None
 
-    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted | None:
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Owners) -> Counted | None:
         return self._by_key(scope, owner_ids) if self.counted_at_once else None
 
     async def counts(
@@ -193,7 +205,7 @@ class Related(Source):
         counts = await by_value.counts(scope, owner_type, sorted(set(values.values())))
         return {owner: counts[value] for owner, value in values.items() if value in counts}
 
-    def _by_key(self, scope: Scope, values: Sequence[int]) -> Counted:
+    def _by_key(self, scope: Scope, values: Owners) -> Counted:
         rows = scope.query(self.model).filter(**dict(self.where), **{f"{self.key}__in": values})
         return Counted(rows, self.key)
 
@@ -208,7 +220,7 @@ class ChangeLog(Source):
     def rows(self, scope: Scope, owner_type: str, owner_id: int) -> QuerySet[Any]:
         return scope.query(ChangeLogEntry).filter(record_type=owner_type, record_id=owner_id)
 
-    def counted(self, scope: Scope, owner_type: str, owner_ids: Sequence[int]) -> Counted:
+    def counted(self, scope: Scope, owner_type: str, owner_ids: Owners) -> Counted:
         entries = scope.query(ChangeLogEntry).filter(
             record_type=owner_type, record_id__in=owner_ids
         )

@@ -9,6 +9,7 @@ from models.leads import WaitlistStatus as WaitlistStatusModel
 from resolvers import labels
 from resolvers.leads import duplicates, listing, waitlist_events
 from schema.context import Info
+from schema.execution import BUILT_IN_SQL
 
 LeadStatus = strawberry.enum(LeadStatusModel, name="LeadStatus")
 WaitlistStatus = strawberry.enum(WaitlistStatusModel, name="WaitlistStatus")
@@ -25,7 +26,7 @@ def label(info: Info, value: str) -> str:
 class LeadStatusValue:
     value: LeadStatusModel = strawberry.field(graphql_type=LeadStatus)
 
-    @strawberry.field
+    @strawberry.field(metadata={BUILT_IN_SQL: True})  # schema/json_sql.py's LABELLED
     def label(self, info: Info) -> str:
         return label(info, self.value.value)
 
@@ -34,7 +35,7 @@ class LeadStatusValue:
 class WaitlistStatusValue:
     value: WaitlistStatusModel = strawberry.field(graphql_type=WaitlistStatus)
 
-    @strawberry.field
+    @strawberry.field(metadata={BUILT_IN_SQL: True})  # schema/json_sql.py's LABELLED
     def label(self, info: Info) -> str:
         return label(info, self.value.value)
 

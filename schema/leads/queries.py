@@ -3,12 +3,17 @@ the stores."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 from strawberry import relay
 
 from models.leads import Lead as LeadRow
 from models.leads import Store as StoreRow
+from resolvers import dataloaders
+from resolvers.errors import NotFound
 from resolvers.leads import duplicates, listing, records
+from schema import json_sql
 from schema.audit import ChangeLogEntry
 from schema.context import Info
 from schema.leads.enums import DuplicateReasonValue
@@ -17,6 +22,14 @@ from schema.leads.types import DuplicateLeadGroup, Lead, LeadDuplicate, Store
 from schema.pagination import Connection, build_connection, decode_cursor, page_size, paginate
 from schema.prefetch import below, selections_of
 from schema.relay import db_id
+
+
+async def _load_lead(info: Info, lead_id: int) -> Lead:
+    """A lead of a page built as JSON, as a node (where the JSON cannot be embedded)."""
+    row = await info.context.loader(dataloaders.leads_by_id).load(lead_id)
+    if row is None:  # deleted meanwhile
+        raise NotFound(f"lead {lead_id} not found", field="id")
+    return Lead.from_row(row)
 
 
 @strawberry.type
@@ -37,8 +50,13 @@ class Query:
     ) -> Connection[Lead]:
         scope = info.context.require_scope()
         qs = listing.list_leads(scope, lead_filter(filter), lead_order(order_by))
-        count_too = below(selections_of(info), "totalCount") is not None
-        return await paginate(qs, first, after, Lead.from_row, count_too=count_too)
+        selections = selections_of(info)
+        count_too = below(selections, "totalCount") is not None
+        fetch = None
+        if info.context.json_fragments:  # the database builds the leads' JSON, if it can
+            nodes = below(selections, "edges", "node")
+            fetch = json_sql.page_fetch(info.context, "Lead", nodes, partial(_load_lead, info))
+        return await paginate(qs, first, after, Lead.from_row, count_too=count_too, fetch=fetch)
 
     @strawberry.field(description="Who changed what on a lead, oldest first.")
     async def lead_change_log(self, info: Info, id: relay.GlobalID) -> list[ChangeLogEntry]:

@@ -19,6 +19,7 @@ from resolvers.subpanels.registry import OwnerType
 from schema.auth import User
 from schema.bulk import BulkPayload
 from schema.context import Info
+from schema.execution import BUILT_IN_SQL
 from schema.leads.enums import DuplicateReasonValue, LeadStatusValue, WaitlistStatusValue
 from schema.leads.inputs import LeadFilterInput, LeadOrderBy, lead_filter, lead_order
 from schema.subpanels.field import subpanels_field
@@ -106,11 +107,12 @@ class Lead(relay.Node):
     ) -> list[Lead | None]:
         return cls.from_rows(await info.context.require_scope().get_many(LeadRow, node_ids))
 
-    @strawberry.field
+    # Their value objects are built in SQL too (schema/json_sql.py's TABLES["Lead"]).
+    @strawberry.field(metadata={BUILT_IN_SQL: True})
     def status(self) -> LeadStatusValue:
         return LeadStatusValue(value=self._row.status)
 
-    @strawberry.field
+    @strawberry.field(metadata={BUILT_IN_SQL: True})
     def waitlist_status(self) -> WaitlistStatusValue | None:
         value = self._row.waitlist_status
         return WaitlistStatusValue(value=value) if value else None

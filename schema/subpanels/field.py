@@ -10,6 +10,7 @@ import strawberry
 
 from resolvers.subpanels.registry import OwnerType
 from schema.context import Info
+from schema.execution import BUILT_IN_SQL
 
 if TYPE_CHECKING:
     from schema.subpanels.types import Subpanel
@@ -32,6 +33,8 @@ def subpanels_field(owner_type: OwnerType) -> Any:
 
     return strawberry.field(
         resolver=subpanels,
+        # Without keys, schema/json_sql.py builds the panels in a page's statement.
+        metadata={BUILT_IN_SQL: True},
         description="Related-record subpanels (notes, tasks, documents, emails, change "
         "log…) in the caller's order, with their collapse state.",
     )
