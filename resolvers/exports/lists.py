@@ -95,6 +95,42 @@ class Batch:
 
 
 Cells = Callable[[Sequence[Row], "Batch"], list[str]]
+# What a free-text cell a spreadsheet would run as a formula starts with (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as an SQL string constant (standard_conforming_strings, PostgreSQL's
+    default: only the quote is special)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class CellSql:
+    """What a column's SQL expression is written against, where the server writes the CSV
+    itself (``server_csv``): the list's table, the export's language, the organisation
+    (its lookups are scoped with ``Scope.sql_condition``), and ``cell``, which turns the
+    text of a value into its cell (neutralised if the column is free text, NULL when
+    empty, since COPY writes an empty text as ``""``)."""
+
+    model: type[TenantModel]
+    locale: str
+    organization_id: int
+    cell: Callable[[str], str]
+
+    def field(self, name: str) -> str:
+        return f'"{self.model._meta.db_table}"."{name}"'
+
+
+# The text of a field of each display, as the rows' Python path writes it (``lists``'
+# docstring); datetimes in the connection's zone, the organisation's.
+FIELD_SQL = {
+    Display.TEXT: "{}",
+    Display.LABEL: "{}::text",
+    Display.NUMBER: "{}::text",
+    Display.DATE: "to_char({}, 'YYYY-MM-DD')",
+    Display.DATETIME: "to_char({}, 'YYYY-MM-DD HH24:MI:SS')",
+}
 
 
 @dataclass(frozen=True)
@@ -108,6 +144,8 @@ class Column:
     cells: Cells
     display: Display
     looks_up: bool = False  # its cells read the batch's lookups (``ListDefinition.related``)
+    # The same cells computed by the server, as an SQL expression (None: Python only).
+    sql: Callable[[CellSql], str] | None = None
 
     @property
     def user_text(self) -> bool:
@@ -154,22 +192,56 @@ def field_column(
                 return ["" if value is None else str(value) for value in values]
             return list(map(str, values))
 
-    return Column(key, fr, en, (name,), cells, display)
+    def sql(on: CellSql) -> str:
+        if label is None:
+            return on.cell(FIELD_SQL[display].format(on.field(name)))
+        values = on.model._meta.fields_map[name].enum_type  # type: ignore[attr-defined]
+        whens = " ".join(
+            f"WHEN {sql_literal(value.value)} THEN {sql_literal(label_of(value.value, on.locale))}"
+            for value in values
+        )
+        return on.cell(f"CASE {on.field(name)} {whens} END")
+
+    return Column(key, fr, en, (name,), cells, display, sql=sql)
 
 
 def labelled(key: str, fr: str, en: str, name: str, label: Callable[[Any, str], str]) -> Column:
     return field_column(key, fr, en, name, Display.LABEL, label)
 
 
-def looked_up(key: str, fr: str, en: str, name: str, part: str | None = None) -> Column:
+@dataclass(frozen=True)
+class NameSql:
+    """How the server names a record of ``model``: ``name``, an SQL expression over its
+    columns (the table aliased ``found``), as ``related``'s Python names it."""
+
+    model: type[TenantModel]
+    name: str
+
+    def of(self, on: CellSql, id_field: str) -> str:
+        """The name of the record whose id is in ``id_field`` (NULL when none): a scalar
+        subquery scoped to the organisation as ``related``'s lookups are."""
+        scoped = Scope.sql_condition("found", str(int(on.organization_id)))
+        return (
+            f'(SELECT {on.cell(self.name)} FROM "{self.model._meta.db_table}" AS found'
+            f' WHERE found."id" = {on.field(id_field)} AND {scoped})'
+        )
+
+
+def looked_up(
+    key: str, fr: str, en: str, name: str, named: NameSql, part: str | None = None
+) -> Column:
     """A column of the name ``related`` found for the id in ``name`` (empty when none);
-    ``part``: the attribute of the lookups that holds them, when the list has several."""
+    ``named``: the same name in SQL; ``part``: the attribute of the lookups that holds
+    them, when the list has several."""
 
     def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
         found = batch.related if part is None else getattr(batch.related, part)
         return [found.get(row[name], "") for row in rows]
 
-    return Column(key, fr, en, (name,), cells, Display.TEXT, looks_up=True)
+    def sql(on: CellSql) -> str:
+        return named.of(on, name)
+
+    return Column(key, fr, en, (name,), cells, Display.TEXT, looks_up=True, sql=sql)
 
 
 def table(columns: Sequence[Column], rows: Sequence[Row], batch: Batch) -> list[tuple[str, ...]]:
@@ -262,8 +334,15 @@ async def _names(
 
 
 def _user_names(scope: Scope, rows: Sequence[Row], field_name: str) -> Awaitable[dict[int, str]]:
-    """Users by id, shown by full name, else email."""
+    """Users by id, shown by full name, else email (``USER_NAME`` in SQL)."""
     return _names(scope, User, rows, field_name, ("full_name", "email"), lambda n, e: n or e)
+
+
+USER_NAME = NameSql(User, "coalesce(nullif(found.full_name, ''), found.email)")
+# Spaces only are trimmed, the same in both: Python's strip() and SQL's btrim() differ on
+# other white space.
+CONTACT_NAME = NameSql(Contact, "btrim(found.first_name || ' ' || found.last_name, ' ')")
+CLIENT_NAME = NameSql(Client, "found.name")
 
 
 async def _assignees(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
@@ -277,7 +356,7 @@ async def _main_contacts(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
         rows,
         "main_contact_id",
         ("first_name", "last_name"),
-        lambda first, last: f"{first} {last}".strip(),
+        lambda first, last: f"{first} {last}".strip(" "),  # as CONTACT_NAME
     )
 
 
@@ -363,7 +442,7 @@ LEADS: ListDefinition[LeadFilter, LeadOrder] = ListDefinition(
             Display.NUMBER,
         ),
         field_column("sourceSystem", "Système source", "Source system", "source_system"),
-        looked_up("assignedUser", "Assigné à", "Assigned to", "assigned_user_id"),
+        looked_up("assignedUser", "Assigné à", "Assigned to", "assigned_user_id", USER_NAME),
         field_column(
             "createdAt", "Date de création", "Date created", "created_at", Display.DATETIME
         ),
@@ -391,7 +470,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
         labelled("status", "Statut", "Status", "status", labels.session_status),
         field_column("firstDate", "Première date", "First date", "first_date", Display.DATE),
         field_column("lastDate", "Dernière date", "Last date", "last_date", Display.DATE),
-        looked_up("owner", "Responsable", "Owner", "owner_id", part="owners"),
+        looked_up("owner", "Responsable", "Owner", "owner_id", USER_NAME, part="owners"),
         labelled(
             "confirmationSummary",
             "confirmation dates Client",
@@ -425,7 +504,9 @@ CLIENTS: ListDefinition[ClientFilter, ClientOrder] = ListDefinition(
         field_column("name", "Nom", "Name", "name"),
         field_column("address", "Adresse", "Address", "address"),
         field_column("siret", "SIRET", "SIRET", "siret"),
-        looked_up("mainContact", "Contact principal", "Main contact", "main_contact_id"),
+        looked_up(
+            "mainContact", "Contact principal", "Main contact", "main_contact_id", CONTACT_NAME
+        ),
     ),
     query=clients_query,
     default_filter=ClientFilter(),
@@ -450,7 +531,7 @@ CONTACTS: ListDefinition[ContactFilter, None] = ListDefinition(
         field_column("email", "E-mail", "Email", "email"),
         field_column("phone", "Téléphone", "Phone", "phone"),
         field_column("jobTitle", "Fonction", "Job title", "job_title"),
-        looked_up("client", "Client", "Client", "client_id"),
+        looked_up("client", "Client", "Client", "client_id", CLIENT_NAME),
     ),
     query=_contacts_query,
     default_filter=ContactFilter(),

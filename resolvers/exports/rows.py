@@ -28,7 +28,7 @@ from resolvers.exports.lists import Row
 BATCH_SIZE = 5000
 
 
-def _statement(qs: QuerySet[Any], fields: Sequence[str]) -> tuple[Any, str, list[Any]]:
+def statement(qs: QuerySet[Any], fields: Sequence[str]) -> tuple[Any, str, list[Any]]:
     """The connection ``qs`` would run on, and its SQL with bound parameters (Tortoise
     builds it; only the executing is ours)."""
     values = qs.values(*fields)
@@ -48,7 +48,7 @@ async def record_batches(
     an export writes (``lists`` says why). On PostgreSQL the server writes that text,
     sparing a datetime object and its formatting per value."""
     batch_size = batch_size or BATCH_SIZE
-    db, sql, params = _statement(qs, fields)
+    db, sql, params = statement(qs, fields)
     if db.capabilities.dialect == "postgres":
         # asyncpg decodes every column to its Python value but enumerations, which stay
         # their raw value: the rows are yielded as they come, without a copy.
@@ -108,18 +108,23 @@ def _iso(value: Any) -> str:
     return value if isinstance(value, str) else str(value.isoformat())
 
 
-async def _postgres_batches(
-    db: Any, sql: str, params: list[Any], batch_size: int, time_zone: str
-) -> AsyncIterator[list[Row]]:
-    connection = await asyncpg.connect(
+async def export_connection(db: Any, time_zone: str) -> asyncpg.Connection:
+    """A connection of its own (the module's docstring says why) to the database of
+    Tortoise's ``db``, in the organisation's zone and with ISO dates (TIMESTAMPTZ_TEXT)."""
+    return await asyncpg.connect(
         host=db.host,
         port=db.port,
         user=db.user,
         password=db.password,
         database=db.database,
-        # The organisation's zone and ISO text for TIMESTAMPTZ_TEXT.
         server_settings={**(db.server_settings or {}), "TimeZone": time_zone, "DateStyle": "ISO"},
     )
+
+
+async def _postgres_batches(
+    db: Any, sql: str, params: list[Any], batch_size: int, time_zone: str
+) -> AsyncIterator[list[Row]]:
+    connection = await export_connection(db, time_zone)
     try:
         for type_name, decoder in (("timestamptz", TIMESTAMPTZ_TEXT), ("date", DATE_TEXT)):
             await connection.set_type_codec(
