@@ -25,13 +25,14 @@ from models.core import User
 from models.leads import Lead, LeadStatus, WaitlistStatus
 from models.sessions import (
     Client,
+    ConfirmationState,
     ConfirmationSummary,
     Contact,
+    SessionClient,
     SessionStatus,
     TrainingSession,
 )
 from resolvers.exports import csv_export
-from resolvers.exports.lists import SESSIONS
 from resolvers.exports.rows import EXPORT_APPLICATION
 from tests.bulk_support import gid
 from tests.conftest import LiveServer, Tenant
@@ -66,8 +67,6 @@ AROUND_DST = [
     datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),
     datetime(2026, 3, 29, 1, 0, 0, tzinfo=UTC),
 ]
-# The sessions' columns the server can write (their clients are computed in Python).
-SESSION_COLUMNS = [column.key for column in SESSIONS.columns if column.sql is not None]
 
 
 def tricky(index: int) -> str:
@@ -80,6 +79,7 @@ async def make_records(tenant: Tenant, foreign_user: User) -> None:
     await User.filter(id=tenant.viewer.user.id).update(full_name="")  # named by email
     users = [tenant.staff.user.id, tenant.viewer.user.id, foreign_user.id, None]
     statuses, waitlist = list(LeadStatus), [*WaitlistStatus, None]
+    clients, sessions = [], []
     for index in range(len(TRICKY)):
         lead = await Lead.create(
             organization_id=org_id,
@@ -113,10 +113,11 @@ async def make_records(tenant: Tenant, foreign_user: User) -> None:
             siret=None if index % 3 == 0 else tricky(index)[:14],
             main_contact=contact if index % 4 else None,
         )
+        clients.append(client)
         if index % 2:
             await Contact.filter(id=contact.id).update(client_id=client.id)
         summaries = [*ConfirmationSummary, None]
-        await TrainingSession.create(
+        session = await TrainingSession.create(
             organization_id=org_id,
             reference=f"R{index}{tricky(index)}"[:40],
             title=tricky(index + 1),
@@ -128,6 +129,19 @@ async def make_records(tenant: Tenant, foreign_user: User) -> None:
             first_date=date(2026, 10, 24) + timedelta(days=index) if index % 3 else None,
             last_date=date(2026, 10, 26) + timedelta(days=index) if index % 4 else None,
         )
+        sessions.append(session)
+    states = list(ConfirmationState)
+    for index, session in enumerate(sessions):  # none, one or two clients each
+        for offset in range(index % 3):
+            await SessionClient.create(
+                organization_id=org_id,
+                session=session,
+                client=clients[(index + offset) % len(clients)],
+                confirmation_state=states[(index + offset) % len(states)],
+                confirmation_sent_at=AROUND_DST[index % 4] if index % 5 else None,
+                confirmation_deadline=date(2026, 10, 25) if offset else None,
+                confirmation_answered_at=AROUND_DST[(index + 1) % 4],
+            )
 
 
 async def export(
@@ -172,7 +186,7 @@ async def test_the_server_writes_the_bytes_python_writes(
     await make_records(tenant, other_tenant.staff.user)
     lists: dict[str, dict[str, Any]] = {
         "leads": {},
-        "sessions": {"columns": SESSION_COLUMNS},
+        "sessions": {},
         "clients": {},
         "contacts": {},
     }
@@ -198,6 +212,11 @@ async def test_the_server_writes_the_bytes_python_writes(
     excel = files["leads", "fr", "true"]
     assert excel.startswith("\ufeffID;Prénom".encode())
     assert parsed(excel, ";")[1:] == parsed(files["leads", "fr", "false"])[1:]
+    sessions = parsed(files["sessions", "fr", "false"])
+    enrolled = "\n".join(row[-1] for row in sessions[1:])
+    for label in ("Envoyé le 25/10/2026", "Échéance dépassée le — - sans réponse"):
+        assert label in enrolled  # the states' dates in the organisation's zone, or "—"
+    assert "\n-5 : Date(s) à confirmer" in enrolled  # a cell's later lines stay as they are
     clients = parsed(files["clients", "en", "false"])
     assert {row[3] for row in clients[1:]} >= {"", "a;b"}  # NULL and empty SIRET alike
 

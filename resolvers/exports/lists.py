@@ -31,7 +31,7 @@ from tortoise.queryset import QuerySet
 from models.base import TenantModel
 from models.core import User
 from models.leads import Lead
-from models.sessions import Client, Contact, TrainingSession
+from models.sessions import Client, ConfirmationState, Contact, SessionClient, TrainingSession
 from resolvers import dataloaders, labels
 from resolvers.clients import (
     ClientFilter,
@@ -406,6 +406,43 @@ def _session_clients_cells(rows: Sequence[Row], batch: Batch) -> list[str]:
     ]
 
 
+def _confirmation_label_sql(locale: str) -> str:
+    """``confirmation_label`` of the session client aliased ``sc`` in SQL: its state's
+    template with its dates filled in (dates in the connection's zone, the organisation's;
+    "—" for none, as ``labels.format_date``)."""
+    day = labels.SQL_DATE_FORMAT[locale]
+    dates = {
+        "{sent}": f"coalesce(to_char(sc.\"confirmation_sent_at\", '{day}'), '—')",
+        "{deadline}": f"coalesce(to_char(sc.\"confirmation_deadline\", '{day}'), '—')",
+        "{answered}": f"coalesce(to_char(sc.\"confirmation_answered_at\", '{day}'), '—')",
+    }
+    whens = []
+    for state in ConfirmationState:
+        template = labels.CONFIRMATION_STATE[locale][state]
+        label = sql_literal(template)
+        for placeholder, text in dates.items():
+            if placeholder in template:
+                label = f"replace({label}, '{placeholder}', {text})"
+        whens.append(f"WHEN {sql_literal(state.value)} THEN {label}")
+    return f'CASE sc."confirmation_state" {" ".join(whens)} END'
+
+
+def _session_clients_sql(on: CellSql) -> str:
+    """``_session_clients_cells`` in SQL: the session's clients (of the organisation, as
+    the loaders scope them) in enrolment order, a line each."""
+    organization = str(int(on.organization_id))
+    line = f"coalesce(client.\"name\", '') || ' : ' || {_confirmation_label_sql(on.locale)}"
+    # PostgreSQL computes the same aggregate once, however often ``cell`` repeats it.
+    lines = f"string_agg({line}, E'\\n' ORDER BY sc.\"id\")"
+    return (
+        f'(SELECT {on.cell(lines)} FROM "{SessionClient._meta.db_table}" AS sc'
+        f' LEFT JOIN "{Client._meta.db_table}" AS client ON client."id" = sc."client_id"'
+        f" AND {Scope.sql_condition('client', organization)}"
+        f' WHERE sc."session_id" = {on.field("id")}'
+        f" AND {Scope.sql_condition('sc', organization)})"
+    )
+
+
 # ---- The lists ----------------------------------------------------------------------
 
 ID = field_column("id", "ID", "ID", "id", Display.LABEL)
@@ -489,6 +526,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
             _session_clients_cells,
             Display.TEXT,
             looks_up=True,
+            sql=_session_clients_sql,
         ),
     ),
     query=sessions_query,

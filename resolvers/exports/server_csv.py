@@ -28,6 +28,7 @@ import asyncpg
 from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 
+from resolvers import labels
 from resolvers.exports.lists import FORMULA_STARTS, CellSql, Column
 from resolvers.exports.rows import export_connection, statement
 
@@ -60,7 +61,10 @@ def copy_statement(
     cells = {
         f"cell{index}": column.sql(
             CellSql(
-                qs.model, locale, organization_id, _user_text_cell if column.user_text else _cell
+                qs.model,
+                labels.locale_of(locale),
+                organization_id,
+                _user_text_cell if column.user_text else _cell,
             )
         )
         for index, column in enumerate(columns)
