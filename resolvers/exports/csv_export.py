@@ -1,5 +1,7 @@
 """A list as CSV, streamed (SPEC §7 "Exporter"): the header in the export's language,
-then the rows as the cursor yields them, so memory stays flat whatever the row count.
+then the rows as they come, so memory stays flat whatever the row count. On PostgreSQL
+the server writes the rows (``server_csv``, COPY); elsewhere, or for a lone column, Python
+writes them from a cursor's batches (``rows``), the same bytes either way.
 
 Cells a spreadsheet would run as a formula (user text starting with ``=``, ``+``, ``-``,
 ``@``, tab or carriage return) are prefixed with a quote (OWASP, CSV injection). The

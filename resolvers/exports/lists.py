@@ -6,7 +6,9 @@ types), which columns (the list's columns, with their French and English headers
 their ``Display``) and how a row's cells are computed: the columns' model fields are read
 in batches (``rows.py``), then ``related`` loads what a batch's labels need (users,
 clients, session clients) in a few statements, and each column turns a row into its cell
-text.
+text. Each column also says the same computation as an SQL expression (``Column.sql``),
+for PostgreSQL to write the CSV itself (``server_csv``); ``tests/test_exports_copy.py``
+holds the two to the same bytes.
 
 The CSV writes a cell as it is computed, for a spreadsheet to parse in any locale:
 numbers plain (``12``), dates ``YYYY-MM-DD`` and datetimes ``YYYY-MM-DD HH:MM:SS`` in the
