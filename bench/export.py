@@ -2,11 +2,12 @@
 ``trainhub serve`` process, against PostgreSQL's own ``COPY (SELECT …) TO STDOUT`` of the
 same columns in the same order, and the server process's memory growth meanwhile.
 
-    .venv/bin/python -m bench.export [--leads 100000] [--repeat 3] [--pdf-only]
+    .venv/bin/python -m bench.export [--leads 100000] [--repeat 3] [--pdf-only | --csv-only]
 
 On a scratch PostgreSQL database (bench/harness.py) with the leads loaded by COPY
 (bench/leads.py). Ours: ``GET /exports/leads.csv`` (Bearer, default filter and order,
-every column) read to the end by an HTTP client, checked for its row count. Memory: the
+every column) read to the end by an HTTP client, checked for its row count; the path that
+wrote the rows (``X-Export-Path``: PostgreSQL's COPY, or Python over a cursor). Memory: the
 server's ``VmRSS`` sampled every 5 ms during each export (``/proc/<pid>/status``), growth =
 the highest sample minus the value just before; ``VmHWM`` (the kernel's own peak) is
 reported too. Prints the figures and appends the run to bench/RESULTS.md.
@@ -100,6 +101,7 @@ class Export:
     megabytes: float
     growth_mb: float
     hwm_mb: float
+    path: str  # who wrote the rows: "copy" or "cursor" (X-Export-Path)
 
 
 async def ours(base_url: str, token: str, pid: int) -> Export:
@@ -114,13 +116,14 @@ async def ours(base_url: str, token: str, pid: int) -> Export:
             ) as response,
         ):
             response.raise_for_status()
+            path = response.headers["x-export-path"]
             async for chunk in response.aiter_bytes():
                 body.write(chunk)
         seconds = time.perf_counter() - start
     cpu = cpu_seconds(pid) - cpu_before
     rows = sum(1 for _ in csv.reader(io.StringIO(body.getvalue().decode()))) - 1
     hwm = memory_kb(pid, "VmHWM") / 1024
-    return Export(seconds, cpu, rows, len(body.getvalue()) / 1e6, sampler.growth_mb, hwm)
+    return Export(seconds, cpu, rows, len(body.getvalue()) / 1e6, sampler.growth_mb, hwm, path)
 
 
 async def copy_baseline(dsn: str, org_id: int) -> tuple[float, int]:
@@ -154,9 +157,9 @@ async def measure_csv(
         "httpx on the same machine; COPY = `COPY (SELECT the same columns …) TO STDOUT` "
         "read by asyncpg; memory = the server's VmRSS sampled every 5 ms",
         "",
-        "| export | ours s | server CPU s | COPY s | ratio (goal ≤ 3×) | server CPU / COPY | ours MB | COPY MB | RSS growth MB, worst run (goal < 50) | server VmHWM MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| leads CSV | {ours_s:.2f} | {cpu_s:.2f} | {copy_s:.2f} | **{ours_s / copy_s:.1f}×** | "
+        "| export | path | ours s | server CPU s | COPY s | ratio (goal ≤ 3×) | server CPU / COPY | ours MB | COPY MB | RSS growth MB, worst run (goal < 50) | server VmHWM MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| leads CSV | {'/'.join(sorted({e.path for e in exports}))} | {ours_s:.2f} | {cpu_s:.2f} | {copy_s:.2f} | **{ours_s / copy_s:.1f}×** | "
         f"{cpu_s / copy_s:.1f}× | "
         f"{exports[0].megabytes:.1f} | {copies[0][1] / 1e6:.1f} | **{growth:.1f}** | "
         f"{exports[-1].hwm_mb:.0f} |",
@@ -252,7 +255,7 @@ async def measure_pdf(
     ]
 
 
-async def main(count: int, repeat: int, pdf_only: bool = False) -> None:
+async def main(count: int, repeat: int, pdf_only: bool = False, csv_only: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with scratch_database(Path(tmp)) as settings:
             title = (
@@ -273,7 +276,10 @@ async def main(count: int, repeat: int, pdf_only: bool = False) -> None:
                     if pdf_only
                     else await measure_csv(dsn, org_id, base_url, token, server.pid, count, repeat)
                 )
-                lines += await measure_pdf(dsn, org_id, base_url, token, server.pid, worker, repeat)
+                if not csv_only:
+                    lines += await measure_pdf(
+                        dsn, org_id, base_url, token, server.pid, worker, repeat
+                    )
     print("\n".join(lines))
     run.record(lines)
 
@@ -282,6 +288,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--pdf-only", action="store_true", help="only the PDF list figures")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--pdf-only", action="store_true", help="only the PDF list figures")
+    only.add_argument("--csv-only", action="store_true", help="only the CSV export figures")
     args = parser.parse_args()
-    asyncio.run(main(args.leads, args.repeat, args.pdf_only))
+    asyncio.run(main(args.leads, args.repeat, args.pdf_only, args.csv_only))

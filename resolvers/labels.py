@@ -101,6 +101,7 @@ def _day_first(iso: str) -> str:
 # dd/mm/yyyy and yyyy-mm-dd made from the ISO form: strftime costs several times more,
 # and a nested page formats thousands of confirmation dates.
 DATE_FORMAT: dict[str, Callable[[str], str]] = {"fr": _day_first, "en": str}
+SQL_DATE_FORMAT = {"fr": "DD/MM/YYYY", "en": "YYYY-MM-DD"}  # the same, by to_char
 
 
 def locale_of(value: str | None) -> str:

@@ -30,6 +30,7 @@ from models.sessions import (
     TrainingSession,
 )
 from resolvers import runtime
+from resolvers.exports import csv_export
 from resolvers.exports import rows as rows_module
 from resolvers.leads.records import create_manual_lead
 from tests.bulk_support import gid
@@ -487,17 +488,21 @@ async def test_rows_across_many_batches_and_exports_at_once(
 ) -> None:
     """Batches of 2 rows: the same file as in one batch, each batch's lookups done while
     the cursor is open; more exports at once than the pool has connections all finish
-    (the cursor holds a connection of its own, never one the lookups wait for)."""
+    (the cursor, or the COPY, holds a connection of its own, never one the lookups wait
+    for). On PostgreSQL both paths: the server's COPY, then Python's cursor."""
     await make_leads(tenant)
     await _sessions(tenant)
     whole = {
         name: rows_of(await export(client, name, tenant.staff)) for name in ("leads", "sessions")
     }
     monkeypatch.setattr(rows_module, "BATCH_SIZE", 2)
-    exports = [export(client, name, tenant.staff) for name in ("leads", "sessions") * 6]
-    answers = await asyncio.wait_for(asyncio.gather(*exports), timeout=120)
-    for name, answer in zip(("leads", "sessions") * 6, answers, strict=True):
-        assert rows_of(answer) == whole[name]
+    for path in ("copy", "cursor"):
+        if path == "cursor":
+            monkeypatch.setattr(csv_export, "copy_statement", lambda *args: None)
+        exports = [export(client, name, tenant.staff) for name in ("leads", "sessions") * 6]
+        answers = await asyncio.wait_for(asyncio.gather(*exports), timeout=120)
+        for name, answer in zip(("leads", "sessions") * 6, answers, strict=True):
+            assert rows_of(answer) == whole[name]
 
 
 async def test_an_export_left_midway_is_recorded_with_the_rows_sent(

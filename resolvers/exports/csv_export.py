@@ -1,5 +1,7 @@
 """A list as CSV, streamed (SPEC §7 "Exporter"): the header in the export's language,
-then the rows as the cursor yields them, so memory stays flat whatever the row count.
+then the rows as they come, so memory stays flat whatever the row count. On PostgreSQL
+the server writes the rows (``server_csv``, COPY); elsewhere, or for a lone column, Python
+writes them from a cursor's batches (``rows``), the same bytes either way.
 
 Cells a spreadsheet would run as a formula (user text starting with ``=``, ``+``, ``-``,
 ``@``, tab or carriage return) are prefixed with a quote (OWASP, CSV injection). The
@@ -11,20 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from tortoise.queryset import QuerySet
 
 from resolvers.context import Scope
 from resolvers.exports.audit import record_export
-from resolvers.exports.lists import Column, ListDefinition, organization_time_zone
+from resolvers.exports.lists import FORMULA_STARTS, Column, ListDefinition, organization_time_zone
 from resolvers.exports.rows import record_batches
+from resolvers.exports.server_csv import copied_lines, copy_statement
 from resolvers.selections import Selection, select
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_AFTER_NUL = re.compile("\0[=+\\-@\t\r]")
 BOM = "\ufeff"
 
@@ -98,38 +101,70 @@ class Fields:
         return lines + "\r\n" if has_rows else ""
 
 
-async def csv_chunks(scope: Scope, request: ExportRequest) -> AsyncIterator[bytes]:
-    """The CSV file in chunks (a header, then one chunk per batch of rows); once the last
+class ExportPath(StrEnum):
+    """Who writes the rows: PostgreSQL's COPY (``server_csv``), or Python over a cursor."""
+
+    COPY = "copy"
+    CURSOR = "cursor"
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    path: ExportPath
+    chunks: AsyncIterator[bytes]
+
+
+async def csv_chunks(scope: Scope, request: ExportRequest) -> CsvExport:
+    """The CSV file in chunks (a header, then the rows a chunk at a time); once the last
     row is out, or the client has left, the export is recorded in the organisation's
     change log with the rows sent."""
     qs = await selected_query(scope, request)
-    return _stream(scope, request, qs, await organization_time_zone(scope))
+    time_zone = await organization_time_zone(scope)
+    separator = ";" if request.excel else ","
+    copied = copy_statement(qs, request.columns, request.locale, scope.organization_id)
+    if copied is None:
+        lines = _python_lines(scope, request, qs, separator, time_zone)
+        return CsvExport(ExportPath.CURSOR, _stream(scope, request, lines))
+    lines = copied_lines(*copied, separator=separator, time_zone=time_zone)
+    return CsvExport(ExportPath.COPY, _stream(scope, request, lines))
 
 
 async def _stream(
-    scope: Scope, request: ExportRequest, qs: QuerySet[Any], time_zone: str
+    scope: Scope, request: ExportRequest, lines: AsyncGenerator[tuple[bytes, int], None]
 ) -> AsyncIterator[bytes]:
-    definition, columns, locale = request.definition, request.columns, request.locale
+    """The header (with the BOM of the Excel variant), then ``lines``; recorded in the
+    change log once done."""
     fields = Fields(";" if request.excel else ",")
-    header = fields.lines([[column.header(locale)] for column in columns])
+    header = fields.lines([[column.header(request.locale)] for column in request.columns])
     yield ((BOM if request.excel else "") + header).encode()
     rows = 0
     try:
-        # Closed on leaving, whatever the reason: the cursor's connection goes at once.
-        reads = definition.reads(columns)
-        async with aclosing(record_batches(qs, reads, time_zone)) as batches:
-            async for batch_rows in batches:
-                batch = await definition.batch(scope, batch_rows, columns, locale, time_zone)
-                cells = [
-                    neutralised(column.cells(batch_rows, batch))
-                    if column.user_text
-                    else column.cells(batch_rows, batch)
-                    for column in columns
-                ]
-                rows += len(batch_rows)
-                yield fields.lines(cells).encode()
+        # Closed on leaving, whatever the reason: their connection goes at once.
+        async with aclosing(lines) as chunks:
+            async for chunk, count in chunks:
+                rows += count
+                yield chunk
     finally:
         # Recorded too when the client leaves midway (what was sent is out): shielded, as
         # a disconnect cancels the response's task and would cancel the write with it.
         described = request.described or {}
-        await asyncio.shield(record_export(scope, definition.name, described, rows, "csv"))
+        await asyncio.shield(record_export(scope, request.definition.name, described, rows, "csv"))
+
+
+async def _python_lines(
+    scope: Scope, request: ExportRequest, qs: QuerySet[Any], separator: str, time_zone: str
+) -> AsyncGenerator[tuple[bytes, int], None]:
+    """The CSV lines of ``qs``, a batch of rows at a time, each cell computed in Python."""
+    definition, columns, locale = request.definition, request.columns, request.locale
+    fields = Fields(separator)
+    reads = definition.reads(columns)
+    async with aclosing(record_batches(qs, reads, time_zone)) as batches:
+        async for batch_rows in batches:
+            batch = await definition.batch(scope, batch_rows, columns, locale, time_zone)
+            cells = [
+                neutralised(column.cells(batch_rows, batch))
+                if column.user_text
+                else column.cells(batch_rows, batch)
+                for column in columns
+            ]
+            yield fields.lines(cells).encode(), len(batch_rows)

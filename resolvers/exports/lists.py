@@ -6,7 +6,9 @@ types), which columns (the list's columns, with their French and English headers
 their ``Display``) and how a row's cells are computed: the columns' model fields are read
 in batches (``rows.py``), then ``related`` loads what a batch's labels need (users,
 clients, session clients) in a few statements, and each column turns a row into its cell
-text.
+text. Each column also says the same computation as an SQL expression (``Column.sql``),
+for PostgreSQL to write the CSV itself (``server_csv``); ``tests/test_exports_copy.py``
+holds the two to the same bytes.
 
 The CSV writes a cell as it is computed, for a spreadsheet to parse in any locale:
 numbers plain (``12``), dates ``YYYY-MM-DD`` and datetimes ``YYYY-MM-DD HH:MM:SS`` in the
@@ -31,7 +33,7 @@ from tortoise.queryset import QuerySet
 from models.base import TenantModel
 from models.core import User
 from models.leads import Lead
-from models.sessions import Client, Contact, TrainingSession
+from models.sessions import Client, ConfirmationState, Contact, SessionClient, TrainingSession
 from resolvers import dataloaders, labels
 from resolvers.clients import (
     ClientFilter,
@@ -95,6 +97,42 @@ class Batch:
 
 
 Cells = Callable[[Sequence[Row], "Batch"], list[str]]
+# What a free-text cell a spreadsheet would run as a formula starts with (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as an SQL string constant (standard_conforming_strings, PostgreSQL's
+    default: only the quote is special)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class CellSql:
+    """What a column's SQL expression is written against, where the server writes the CSV
+    itself (``server_csv``): the list's table, the export's language, the organisation
+    (its lookups are scoped with ``Scope.sql_condition``), and ``cell``, which turns the
+    text of a value into its cell (neutralised if the column is free text, NULL when
+    empty, since COPY writes an empty text as ``""``)."""
+
+    model: type[TenantModel]
+    locale: str
+    organization_id: int
+    cell: Callable[[str], str]
+
+    def field(self, name: str) -> str:
+        return f'"{self.model._meta.db_table}"."{name}"'
+
+
+# The text of a field of each display, as the rows' Python path writes it (``lists``'
+# docstring); datetimes in the connection's zone, the organisation's.
+FIELD_SQL = {
+    Display.TEXT: "{}",
+    Display.LABEL: "{}::text",
+    Display.NUMBER: "{}::text",
+    Display.DATE: "to_char({}, 'YYYY-MM-DD')",
+    Display.DATETIME: "to_char({}, 'YYYY-MM-DD HH24:MI:SS')",
+}
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,8 @@ class Column:
     cells: Cells
     display: Display
     looks_up: bool = False  # its cells read the batch's lookups (``ListDefinition.related``)
+    # The same cells computed by the server, as an SQL expression (None: Python only).
+    sql: Callable[[CellSql], str] | None = None
 
     @property
     def user_text(self) -> bool:
@@ -154,22 +194,59 @@ def field_column(
                 return ["" if value is None else str(value) for value in values]
             return list(map(str, values))
 
-    return Column(key, fr, en, (name,), cells, display)
+    def sql(on: CellSql) -> str:
+        if label is None:
+            return on.cell(FIELD_SQL[display].format(on.field(name)))
+        values = on.model._meta.fields_map[name].enum_type  # type: ignore[attr-defined]
+        whens = " ".join(
+            f"WHEN {sql_literal(value.value)} THEN {sql_literal(label_of(value.value, on.locale))}"
+            for value in values
+        )
+        return on.cell(f"CASE {on.field(name)} {whens} END")
+
+    return Column(key, fr, en, (name,), cells, display, sql=sql)
 
 
 def labelled(key: str, fr: str, en: str, name: str, label: Callable[[Any, str], str]) -> Column:
     return field_column(key, fr, en, name, Display.LABEL, label)
 
 
-def looked_up(key: str, fr: str, en: str, name: str, part: str | None = None) -> Column:
+@dataclass(frozen=True)
+class NameSql:
+    """How the server names a record of ``model``: ``name``, an SQL expression over its
+    columns (the table aliased ``found``), as ``related``'s Python names it."""
+
+    model: type[TenantModel]
+    name: str
+
+    def of(self, on: CellSql, id_field: str) -> str:
+        """The name of the record whose id is in ``id_field`` (NULL when none), looked up
+        in the organisation's names (scoped as ``related``'s lookups are) gathered once
+        per statement: a subquery per row cost more than the rest of the row, and kept
+        the cells out of PostgreSQL's parallel workers."""
+        scoped = Scope.sql_condition("found", str(int(on.organization_id)))
+        names = (
+            f'SELECT jsonb_object_agg(found."id"::text, {on.cell(self.name)})'
+            f' FROM "{self.model._meta.db_table}" AS found WHERE {scoped}'
+        )
+        return f"(({names}) ->> {on.field(id_field)}::text)"
+
+
+def looked_up(
+    key: str, fr: str, en: str, name: str, named: NameSql, part: str | None = None
+) -> Column:
     """A column of the name ``related`` found for the id in ``name`` (empty when none);
-    ``part``: the attribute of the lookups that holds them, when the list has several."""
+    ``named``: the same name in SQL; ``part``: the attribute of the lookups that holds
+    them, when the list has several."""
 
     def cells(rows: Sequence[Row], batch: Batch) -> list[str]:
         found = batch.related if part is None else getattr(batch.related, part)
         return [found.get(row[name], "") for row in rows]
 
-    return Column(key, fr, en, (name,), cells, Display.TEXT, looks_up=True)
+    def sql(on: CellSql) -> str:
+        return named.of(on, name)
+
+    return Column(key, fr, en, (name,), cells, Display.TEXT, looks_up=True, sql=sql)
 
 
 def table(columns: Sequence[Column], rows: Sequence[Row], batch: Batch) -> list[tuple[str, ...]]:
@@ -262,8 +339,15 @@ async def _names(
 
 
 def _user_names(scope: Scope, rows: Sequence[Row], field_name: str) -> Awaitable[dict[int, str]]:
-    """Users by id, shown by full name, else email."""
+    """Users by id, shown by full name, else email (``USER_NAME`` in SQL)."""
     return _names(scope, User, rows, field_name, ("full_name", "email"), lambda n, e: n or e)
+
+
+USER_NAME = NameSql(User, "coalesce(nullif(found.full_name, ''), found.email)")
+# Spaces only are trimmed, the same in both: Python's strip() and SQL's btrim() differ on
+# other white space.
+CONTACT_NAME = NameSql(Contact, "btrim(found.first_name || ' ' || found.last_name, ' ')")
+CLIENT_NAME = NameSql(Client, "found.name")
 
 
 async def _assignees(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
@@ -277,7 +361,7 @@ async def _main_contacts(scope: Scope, rows: Sequence[Row]) -> dict[int, str]:
         rows,
         "main_contact_id",
         ("first_name", "last_name"),
-        lambda first, last: f"{first} {last}".strip(),
+        lambda first, last: f"{first} {last}".strip(" "),  # as CONTACT_NAME
     )
 
 
@@ -324,6 +408,43 @@ def _session_clients_cells(rows: Sequence[Row], batch: Batch) -> list[str]:
     ]
 
 
+def _confirmation_label_sql(locale: str) -> str:
+    """``confirmation_label`` of the session client aliased ``sc`` in SQL: its state's
+    template with its dates filled in (dates in the connection's zone, the organisation's;
+    "—" for none, as ``labels.format_date``)."""
+    day = labels.SQL_DATE_FORMAT[locale]
+    dates = {
+        "{sent}": f"coalesce(to_char(sc.\"confirmation_sent_at\", '{day}'), '—')",
+        "{deadline}": f"coalesce(to_char(sc.\"confirmation_deadline\", '{day}'), '—')",
+        "{answered}": f"coalesce(to_char(sc.\"confirmation_answered_at\", '{day}'), '—')",
+    }
+    whens = []
+    for state in ConfirmationState:
+        template = labels.CONFIRMATION_STATE[locale][state]
+        label = sql_literal(template)
+        for placeholder, text in dates.items():
+            if placeholder in template:
+                label = f"replace({label}, '{placeholder}', {text})"
+        whens.append(f"WHEN {sql_literal(state.value)} THEN {label}")
+    return f'CASE sc."confirmation_state" {" ".join(whens)} END'
+
+
+def _session_clients_sql(on: CellSql) -> str:
+    """``_session_clients_cells`` in SQL: the session's clients (of the organisation, as
+    the loaders scope them) in enrolment order, a line each."""
+    organization = str(int(on.organization_id))
+    line = f"coalesce(client.\"name\", '') || ' : ' || {_confirmation_label_sql(on.locale)}"
+    # PostgreSQL computes the same aggregate once, however often ``cell`` repeats it.
+    lines = f"string_agg({line}, E'\\n' ORDER BY sc.\"id\")"
+    return (
+        f'(SELECT {on.cell(lines)} FROM "{SessionClient._meta.db_table}" AS sc'
+        f' LEFT JOIN "{Client._meta.db_table}" AS client ON client."id" = sc."client_id"'
+        f" AND {Scope.sql_condition('client', organization)}"
+        f' WHERE sc."session_id" = {on.field("id")}'
+        f" AND {Scope.sql_condition('sc', organization)})"
+    )
+
+
 # ---- The lists ----------------------------------------------------------------------
 
 ID = field_column("id", "ID", "ID", "id", Display.LABEL)
@@ -363,7 +484,7 @@ LEADS: ListDefinition[LeadFilter, LeadOrder] = ListDefinition(
             Display.NUMBER,
         ),
         field_column("sourceSystem", "Système source", "Source system", "source_system"),
-        looked_up("assignedUser", "Assigné à", "Assigned to", "assigned_user_id"),
+        looked_up("assignedUser", "Assigné à", "Assigned to", "assigned_user_id", USER_NAME),
         field_column(
             "createdAt", "Date de création", "Date created", "created_at", Display.DATETIME
         ),
@@ -391,7 +512,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
         labelled("status", "Statut", "Status", "status", labels.session_status),
         field_column("firstDate", "Première date", "First date", "first_date", Display.DATE),
         field_column("lastDate", "Dernière date", "Last date", "last_date", Display.DATE),
-        looked_up("owner", "Responsable", "Owner", "owner_id", part="owners"),
+        looked_up("owner", "Responsable", "Owner", "owner_id", USER_NAME, part="owners"),
         labelled(
             "confirmationSummary",
             "confirmation dates Client",
@@ -407,6 +528,7 @@ SESSIONS: ListDefinition[SessionFilter, SessionOrder] = ListDefinition(
             _session_clients_cells,
             Display.TEXT,
             looks_up=True,
+            sql=_session_clients_sql,
         ),
     ),
     query=sessions_query,
@@ -425,7 +547,9 @@ CLIENTS: ListDefinition[ClientFilter, ClientOrder] = ListDefinition(
         field_column("name", "Nom", "Name", "name"),
         field_column("address", "Adresse", "Address", "address"),
         field_column("siret", "SIRET", "SIRET", "siret"),
-        looked_up("mainContact", "Contact principal", "Main contact", "main_contact_id"),
+        looked_up(
+            "mainContact", "Contact principal", "Main contact", "main_contact_id", CONTACT_NAME
+        ),
     ),
     query=clients_query,
     default_filter=ClientFilter(),
@@ -450,7 +574,7 @@ CONTACTS: ListDefinition[ContactFilter, None] = ListDefinition(
         field_column("email", "E-mail", "Email", "email"),
         field_column("phone", "Téléphone", "Phone", "phone"),
         field_column("jobTitle", "Fonction", "Job title", "job_title"),
-        looked_up("client", "Client", "Client", "client_id"),
+        looked_up("client", "Client", "Client", "client_id", CLIENT_NAME),
     ),
     query=_contacts_query,
     default_filter=ContactFilter(),
