@@ -59,6 +59,19 @@ RECORD_TYPE = "bulk_operation"
 EVENT = "bulk_operation.changed"
 ADVISORY_CLASS = 10  # pg_try_advisory_xact_lock(ADVISORY_CLASS, operation id): its runner
 FINAL = (OperationStatus.DONE, OperationStatus.FAILED, OperationStatus.REVERTED)
+# What changes on an operation's row once it is created: saving only these keeps every
+# batch from rewriting the frozen selection (thousands of ids as JSON, ~10 ms a save).
+PROGRESS_FIELDS = (
+    "status",
+    "processed",
+    "succeeded",
+    "failed",
+    "started_at",
+    "heartbeat_at",
+    "finished_at",
+    "error",
+    "updated_at",
+)
 
 
 def progress(operation: BulkOperation) -> dict[str, Any]:
@@ -183,7 +196,7 @@ async def _begin(operation: BulkOperation) -> None:
 
 async def _save_and_announce(operation: BulkOperation) -> None:
     """Every change of an operation's row emits ``bulk_operation.changed`` with it."""
-    await operation.save()
+    await operation.save(update_fields=PROGRESS_FIELDS)
     await emit_event(acting_scope(operation), EVENT, RECORD_TYPE, operation.id, progress(operation))
 
 
