@@ -10,11 +10,11 @@ records the outcomes, the progress and the operation's event in the same transac
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.operations import BulkOperation, BulkOperationItem
+from models.operations import BulkOperation
 from resolvers.bulk import ItemError
 from resolvers.context import Scope
 
@@ -62,8 +62,9 @@ class ItemOutcome:
 
 
 Process = Callable[[Batch], Awaitable[list[ItemOutcome]]]
-Revert = Callable[[Batch, Mapping[int, BulkOperationItem], bool], Awaitable[list[ItemOutcome]]]
-"""Puts back what the original items did (by lead id); ``force``: even over later changes."""
+Revert = Callable[[Batch, BulkOperation, bool], Awaitable[list[ItemOutcome]]]
+"""Puts back on the batch's leads what the operation it reverts did; ``force``: even over
+later changes."""
 
 
 @dataclass(frozen=True)
