@@ -71,13 +71,16 @@ later changes."""
 class Kind:
     """``process``: one batch. ``revert`` (with ``changes``, the outcomes it undoes): how
     a revert operation puts this kind's changes back; None: cannot be reverted.
-    ``on_done``: in the transaction of the last batch (a revert marks its target)."""
+    ``on_done``: in the transaction of the last batch (a revert marks its target).
+    ``large_batches``: a batch costs the same few set-based statements whatever its size,
+    so a large operation may take larger batches (``engine.batch_size``)."""
 
     name: str
     process: Process
     revert: Revert | None = None
     changes: tuple[str, ...] = ()
     on_done: Callable[[BulkOperation], Awaitable[None]] | None = None
+    large_batches: bool = False
 
 
 KINDS: dict[str, Kind] = {}

@@ -135,7 +135,7 @@ async def _revert(batch: Batch, target: BulkOperation, force: bool) -> list[Item
     return await revert_values(batch, target, force)
 
 
-register(Kind(KIND, _process, revert=_revert, changes=("UPDATED",)))
+register(Kind(KIND, _process, revert=_revert, changes=("UPDATED",), large_batches=True))
 
 
 @dataclass

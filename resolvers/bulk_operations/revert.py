@@ -138,4 +138,4 @@ async def _reverted(operation: BulkOperation) -> None:
     await BulkOperation.filter(id=operation.reverts_id).update(status=OperationStatus.REVERTED)
 
 
-register(Kind(KIND, _process, on_done=_reverted))
+register(Kind(KIND, _process, on_done=_reverted, large_batches=True))
