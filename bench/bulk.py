@@ -220,7 +220,9 @@ async def main(count: int, repeat: int) -> None:
                             statistics.median(logged),
                         )
                     )
-                ours_r, raw_r, raw_logged = [], [], []
+                ours_r: list[float] = []
+                raw_r: list[float] = []
+                raw_logged: list[float] = []
                 org = scope.organization_id
                 for i in range(repeat):
                     operation = await ours_update(scope, ONE, f"r{i}")
