@@ -23,6 +23,7 @@ from app.settings import Settings
 from models.audit import ChangeLogEntry, DomainEvent
 from models.leads import Lead
 from models.operations import BulkOperation, BulkOperationItem, OperationStatus
+from resolvers.bulk_operations import engine
 from tests.conftest import BACKEND, GraphQLClient, LiveServer, Tenant, process_env
 
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
@@ -204,3 +205,19 @@ async def test_all_or_nothing_with_an_item_failing_in_a_late_batch_writes_nothin
     assert not await DomainEvent.filter(type="lead.updated").exists()
     assert await BulkOperationItem.filter(operation_id=pk).count() == 1200
     assert not await BulkOperationItem.filter(operation_id=pk, outcome__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "total", "size"),
+    [
+        ("mass_update_leads", 2_000, 500),  # progress still moves a few times
+        ("mass_update_leads", 10_000, 2_000),
+        ("mass_update_leads", 100_000, 2_000),
+        ("revert", 10_000, 2_000),
+        ("send_lead_emails", 10_000, 500),  # renders each email: batches stay short
+    ],
+)
+async def test_large_set_based_operations_take_larger_batches(
+    tenant: Tenant, kind: str, total: int, size: int
+) -> None:
+    assert engine.batch_size(BulkOperation(kind=kind, total=total)) == size

@@ -10,11 +10,11 @@ records the outcomes, the progress and the operation's event in the same transac
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.operations import BulkOperation, BulkOperationItem
+from models.operations import BulkOperation
 from resolvers.bulk import ItemError
 from resolvers.context import Scope
 
@@ -62,21 +62,25 @@ class ItemOutcome:
 
 
 Process = Callable[[Batch], Awaitable[list[ItemOutcome]]]
-Revert = Callable[[Batch, Mapping[int, BulkOperationItem], bool], Awaitable[list[ItemOutcome]]]
-"""Puts back what the original items did (by lead id); ``force``: even over later changes."""
+Revert = Callable[[Batch, BulkOperation, bool], Awaitable[list[ItemOutcome]]]
+"""Puts back on the batch's leads what the operation it reverts did; ``force``: even over
+later changes."""
 
 
 @dataclass(frozen=True)
 class Kind:
     """``process``: one batch. ``revert`` (with ``changes``, the outcomes it undoes): how
     a revert operation puts this kind's changes back; None: cannot be reverted.
-    ``on_done``: in the transaction of the last batch (a revert marks its target)."""
+    ``on_done``: in the transaction of the last batch (a revert marks its target).
+    ``large_batches``: a batch costs the same few set-based statements whatever its size,
+    so a large operation may take larger batches (``engine.batch_size``)."""
 
     name: str
     process: Process
     revert: Revert | None = None
     changes: tuple[str, ...] = ()
     on_done: Callable[[BulkOperation], Awaitable[None]] | None = None
+    large_batches: bool = False
 
 
 KINDS: dict[str, Kind] = {}

@@ -126,7 +126,16 @@ async def _process(batch: Batch) -> list[ItemOutcome]:
     return outcomes
 
 
-register(Kind(KIND, _process, revert=revert_values, changes=("UPDATED",)))
+async def _revert(batch: Batch, target: BulkOperation, force: bool) -> list[ItemOutcome]:
+    """What ``target`` set, put back: in one statement per batch where ``_process`` took
+    that path too (and no key derives from the values), else through Python."""
+    names = list(target.arguments["set"])
+    if one_statement.applies(names, restoring=True):
+        return await one_statement.revert_batch(batch, target, names, force)
+    return await revert_values(batch, target, force)
+
+
+register(Kind(KIND, _process, revert=_revert, changes=("UPDATED",), large_batches=True))
 
 
 @dataclass

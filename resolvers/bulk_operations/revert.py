@@ -7,7 +7,6 @@ audited operation of its own (change log, events, items) and is not revertible i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from models.operations import BulkOperation, BulkOperationItem, OperationStatus
@@ -67,22 +66,20 @@ async def revert_operation(
 
 async def _process(batch: Batch) -> list[ItemOutcome]:
     target = await BulkOperation.get(id=batch.arguments["operation"])
-    originals = {
-        item.lead_id: item
-        for item in await BulkOperationItem.filter(
-            operation_id=target.id, lead_id__in=batch.lead_ids
-        )
-        if item.lead_id is not None
-    }
     revert = kind_of(target.kind).revert
     assert revert is not None
-    return await revert(batch, originals, bool(batch.arguments.get("force")))
+    return await revert(batch, target, bool(batch.arguments.get("force")))
 
 
-async def revert_values(
-    batch: Batch, originals: Mapping[int, BulkOperationItem], force: bool
-) -> list[ItemOutcome]:
+async def _originals(batch: Batch, target: BulkOperation) -> dict[int, BulkOperationItem]:
+    """``target``'s items of the batch's leads, by lead id."""
+    items = await BulkOperationItem.filter(operation_id=target.id, lead_id__in=batch.lead_ids)
+    return {item.lead_id: item for item in items if item.lead_id is not None}
+
+
+async def revert_values(batch: Batch, target: BulkOperation, force: bool) -> list[ItemOutcome]:
     """Puts back ``old_values`` where the lead still has ``new_values`` (or ``force``)."""
+    originals = await _originals(batch, target)
     names = {name for item in originals.values() for name in item.new_values or {}}
     leads = await read_leads(batch, names)
     outcomes, writes = [], []
@@ -141,4 +138,4 @@ async def _reverted(operation: BulkOperation) -> None:
     await BulkOperation.filter(id=operation.reverts_id).update(status=OperationStatus.REVERTED)
 
 
-register(Kind(KIND, _process, on_done=_reverted))
+register(Kind(KIND, _process, on_done=_reverted, large_batches=True))
