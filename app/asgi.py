@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +27,7 @@ from app.db import close_db, init_db
 from app.http_limits import MAX_JSON_DEPTH, GraphQLBodyLimit, error_response, nested_deeper_than
 from app.logs import RequestIdMiddleware
 from app.settings import Settings, get_settings
-from app.wiring import Services
+from app.wiring import Services, collect_garbage_less_often
 from resolvers.auth import authenticate, bearer_from_header
 from resolvers.errors import TooLarge, UserError
 from resolvers.labels import LOCALES
@@ -147,17 +146,6 @@ class TrainhubGraphQL(GraphQL[Context, None]):
         if context.scope is None:
             raise ConnectionRejectionError()
         return None
-
-
-def collect_garbage_less_often() -> None:
-    """A nested answer allocates some 100k short-lived objects (nodes, dicts, strings):
-    at CPython's default gen-0 threshold (700) that is ~150 collections per request, and
-    every older-generation pass walks the whole long-lived heap (schema, ORM metadata),
-    a quarter of a big query's CPU time. Freezing what startup built takes it out of the
-    collector's sight; a higher threshold collects the request's cycles in fewer passes."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 10)
 
 
 async def _auth_error_response(request: Request, exc: UserError) -> JSONResponse:

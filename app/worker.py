@@ -29,7 +29,7 @@ from app import metrics
 from app.db import close_db, init_db
 from app.logs import request_id
 from app.settings import Settings, get_settings
-from app.wiring import Services, arq_settings, queue_name
+from app.wiring import Services, arq_settings, collect_garbage_less_often, queue_name
 from jobs import TAG_REQUEST_ID, schedule
 from jobs.outbox_delivery import (
     EMAIL_JOBS,
@@ -205,6 +205,7 @@ async def run_workers(
         await init_db(settings)
         services = await Services.start(settings)
     workers = build_workers(settings, handle_signals=False, **overrides)
+    collect_garbage_less_often()
     metrics_server = await serve_metrics(settings) if settings.worker_metrics_port else None
     try:
         for worker in workers:

@@ -31,7 +31,7 @@ from typing import cast
 import asyncpg
 from arq import create_pool
 
-from app.wiring import RedisDispatcher, arq_settings, queue_name
+from app.wiring import RedisDispatcher, arq_settings, collect_garbage_less_often, queue_name
 from bench.email_pipeline import Sink, delivered, message_ids_of, raw_loop
 from bench.harness import Run, scratch_database, staff_user
 from bench.leads import load
@@ -198,6 +198,7 @@ async def main(count: int, repeat: int) -> None:
             run = Run(f"bulk: mass update and revert of {count:,} leads against raw SQL")
             scope, _ = await staff_user()
             await load(settings.database_url, scope.organization_id, count)
+            collect_garbage_less_often()  # as the worker process does once started
             raw = await asyncpg.connect(settings.database_url)
             rows: list[tuple[str, float, float, float]] = []
             batches = 0
