@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from models.audit import DomainEvent
-from resolvers.bulk_operations.rows import insert_rows
 from resolvers.context import Scope
+from resolvers.rows import insert_rows
 from resolvers.runtime import current_unit, now
 
 

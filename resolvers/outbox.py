@@ -20,10 +20,10 @@ from tortoise.queryset import QuerySet, UpdateQuery
 
 from models.outbox import EmailStatus, OutboundEmail
 from models.records import RecordLink
-from resolvers.bulk_operations.rows import insert_rows
 from resolvers.context import Scope, system_scope
 from resolvers.errors import ValidationFailed, WrongState
 from resolvers.events import emit_event, emit_events
+from resolvers.rows import insert_rows
 from resolvers.runtime import atomic, current, current_unit, now
 
 RECORD_TYPE = "email"

@@ -26,7 +26,6 @@ from resolvers.bulk import ErrorPolicy
 from resolvers.bulk_operations import engine
 from resolvers.bulk_operations.kinds import Batch, BatchItem, ItemOutcome, Kind, register
 from resolvers.bulk_operations.lead_writes import audit, failure, not_found, read_leads
-from resolvers.bulk_operations.rows import insert_rows
 from resolvers.confirmation.emails import planning_for_display, planning_snapshot
 from resolvers.context import Scope
 from resolvers.errors import ValidationFailed
@@ -44,6 +43,7 @@ from resolvers.lead_emails import (
 from resolvers.leads.listing import LeadFilter, filtered_leads
 from resolvers.leads.records import RECORD_TYPE as LEAD
 from resolvers.outbox import EmailDraft, queue_emails
+from resolvers.rows import insert_rows
 from resolvers.runtime import now
 from resolvers.selections import Selected, SelectedItem, Selection, select
 

@@ -44,10 +44,10 @@ from models.operations import BulkOperation, BulkOperationItem, OperationStatus
 from resolvers.audit import log_action
 from resolvers.bulk import ErrorPolicy, ItemError
 from resolvers.bulk_operations.kinds import Batch, BatchItem, ItemOutcome, kind_of
-from resolvers.bulk_operations.rows import insert_rows
 from resolvers.context import Scope, acting_scope
 from resolvers.errors import ValidationFailed, WrongState
 from resolvers.events import emit_event
+from resolvers.rows import insert_rows
 from resolvers.runtime import atomic, now
 from resolvers.selections import Selected
 

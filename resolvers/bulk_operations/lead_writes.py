@@ -20,10 +20,10 @@ from models.leads import Lead
 from resolvers.audit import as_text
 from resolvers.bulk import ItemError
 from resolvers.bulk_operations.kinds import Batch, BatchItem, ItemOutcome
-from resolvers.bulk_operations.rows import insert_rows
 from resolvers.events import emit_events
 from resolvers.leads.fields import fold
 from resolvers.leads.records import RECORD_TYPE
+from resolvers.rows import insert_rows
 from resolvers.runtime import now
 
 

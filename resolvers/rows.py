@@ -1,4 +1,4 @@
-"""Set-based writes of many rows in one statement each, for the operations' batches.
+"""Set-based writes of many rows in one statement each (bulk batches, events, emails).
 
 Tortoise's ``bulk_create`` runs its INSERT once per row (``executemany``) and returns no
 ids; a batch needs one multi-row INSERT (and the ids of the events it writes, to publish
