@@ -46,7 +46,7 @@ from resolvers.dataloaders import CONTACT_ORDER
 from resolvers.subpanels.layout import Layout
 from resolvers.subpanels.loaders import panel_layouts
 from resolvers.subpanels.registry import OwnerType, panel_of, panels_of
-from resolvers.subpanels.sources import grouped_counts
+from resolvers.subpanels.sources import ConstantTextInline, grouped_counts
 from schema.context import Context
 from schema.leads.types import PLAIN_FIELDS as LEAD_FIELDS
 from schema.prefetch import Prebuilt
@@ -403,12 +403,23 @@ def _page_counts(
     without panels. Rendered once per scope and layout."""
     if not keys:
         return "", ()
-    parameters = Parameterizer()
+    parameters = ConstantTextInline()
     parameters.values.extend([None] * start)  # the page's own, numbered first
     owners = RawSQL("(SELECT id FROM page)")
     parts = [(panel_of(owner_type, key).source, owner_type.value, owners) for key in keys]
     sql = grouped_counts(scope, parts, parameters)
     return sql, tuple(parameters.values[start:])
+
+
+def _literal_limit(query: Any) -> None:
+    """LIMIT written as a number, not a placeholder: with a placeholder PostgreSQL's
+    generic plan of the statement (costed for an unknown limit) never wins, so it plans
+    the statement again at every execution (0.7–2.9 ms with the panels' counts); with a
+    number it reuses the prepared plan after five runs, as it does for plain SQL. The
+    page size is an integer ``paginate`` computed (a few distinct values, so a few
+    prepared statements); the offset stays a placeholder (one statement for every page)."""
+    if query._limit is not None:
+        query._limit.allow_parametrize = False
 
 
 def _with_panels(shape: Shape) -> bool:
@@ -443,6 +454,7 @@ def page_fetch(
         ids = page.values_list("id", flat=True)
         ids._choose_db_if_not_chosen()  # what .sql() does, keeping the values
         ids._make_query()
+        _literal_limit(ids.query)
         # One parameterizer numbers the page's placeholders, then the counts' ($1 … $n).
         parameters = Parameterizer()
         ids_sql = ids.query.get_parameterized_sql(

@@ -13,6 +13,7 @@ class StatementCounter:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.statements: list[str] = []
+        self.last_arguments: dict[str, tuple[Any, ...]] = {}  # by statement text
         client_class = type(connections.get("default"))
         for name in self.METHODS:
             original = getattr(client_class, name)
@@ -21,6 +22,7 @@ class StatementCounter:
     def _counting(self, original: Any) -> Any:
         async def wrapper(client: Any, query: str, *args: Any, **kwargs: Any) -> Any:
             self.statements.append(query)
+            self.last_arguments[query] = args
             return await original(client, query, *args, **kwargs)
 
         return wrapper

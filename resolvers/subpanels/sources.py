@@ -119,7 +119,7 @@ def _statement(
         ids = [-1 - len(stand_ins) - j for j in range(size)]
         stand_ins.update({owner: (i, j) for j, owner in enumerate(ids)})
         parts.append((source, owner_type, ids))
-    parameters = Parameterizer()
+    parameters = ConstantTextInline()
     sql = grouped_counts(scope, parts, parameters)
     slots = tuple(
         (position, *stand_ins[value])
@@ -129,10 +129,23 @@ def _statement(
     return sql, tuple(parameters.values), slots
 
 
+class ConstantTextInline(Parameterizer):
+    """Placeholders for the numbers of a grouped COUNT (organisation, owner ids), its text
+    values written into the SQL: they are the sources' own constants (owner and link
+    types, ``Related.where``), never the caller's text. For a placeholder type PostgreSQL's
+    generic plan guesses an index (the organisation's, filtering on the type) where a
+    literal one reaches the unique (owner type, owner, target type) index; the generic
+    plan never wins then, and the statement is planned again at every execution."""
+
+    def should_parameterize(self, value: Any) -> bool:
+        return not isinstance(value, str) and super().should_parameterize(value)
+
+
 def grouped_counts(scope: Scope, parts: Sequence[OwnersPart], parameters: Parameterizer) -> str:
     """The union of the parts' grouped COUNTs, rows (part, owner, n), a part's owners given
     as ids or as a SQL set (``RawSQL("(SELECT …)")``); ``parameters`` numbers the
-    placeholders on from the values it holds (one across the parts: $1 … $n)."""
+    placeholders on from the values it holds (one across the parts: $1 … $n); a
+    ``ConstantTextInline`` for statements run many times."""
     queries: list[ValuesQuery[Any]] = []
     for i, (source, owner_type, owners) in enumerate(parts):
         counted = source.counted(scope, owner_type, owners)
