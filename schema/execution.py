@@ -25,9 +25,10 @@ from enum import Enum
 from functools import lru_cache, partial
 from operator import attrgetter
 from types import CodeType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from graphql import (
+    ExecutionResult,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
@@ -39,9 +40,11 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLString,
+    OperationType,
     Undefined,
     is_leaf_type,
 )
+from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_argument_values
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -51,6 +54,8 @@ from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from schema.prefetch import Prebuilt
 
 Reader = Callable[[Any], Any]
+K = TypeVar("K")
+V = TypeVar("V")
 Completer = Callable[[Any], Any]  # a value -> its completed form, or _GIVE_UP
 # Leaf types whose serialize returns a value of this exact Python type unchanged.
 _IDENTITY_SERIALIZED = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: bool}
@@ -121,8 +126,11 @@ def plain_reader(parent_type: GraphQLObjectType, field: GraphQLField) -> Reader 
     return reader  # type: ignore[return-value]
 
 
+_WRAPPERS = (GraphQLNonNull, GraphQLList)  # a tuple: ``A | B`` would build a union at each call
+
+
 def _named(type_: GraphQLOutputType) -> Any:
-    while isinstance(type_, GraphQLNonNull | GraphQLList):
+    while isinstance(type_, _WRAPPERS):
         type_ = type_.of_type
     return type_
 
@@ -208,15 +216,94 @@ def _type_check(type_: GraphQLObjectType, is_awaitable: Any, names: dict[str, An
     return [f"if {condition}not is_type_of(source, None):", "    return G"]
 
 
+class RecentByIdentity(Generic[K, V]):
+    """A value for each of the last ``size`` objects it was given, by identity: each kept
+    alive with its value, so that its id is not reused while it is here."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[int, tuple[K, V]] = {}
+
+    def get(self, key: K) -> V | None:
+        found = self._items.get(id(key))
+        return found[1] if found is not None and found[0] is key else None
+
+    def put(self, key: K, value: V) -> None:
+        if id(key) not in self._items and len(self._items) >= self._size:
+            del self._items[next(iter(self._items))]  # the oldest
+        self._items[id(key)] = (key, value)
+
+
+# What a subscription event's result depends on besides the event, when its selection
+# reads plain data only: (document text, operation name, variables).
+EventResultKey = tuple[str, str | None, str]
+# The results of recent events (a process hands every subscriber the same event object,
+# schema/subscriptions.py): the subscribers with the same document and variables get
+# the result executed for the first of them, not one execution each (SPEC §12).
+_EVENT_RESULTS: RecentByIdentity[Any, dict[EventResultKey, ExecutionResult]] = RecentByIdentity(256)
+
+
 class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Shared with the per-event copies of a subscription's executor (copy() is shallow).
+        self._event_key: dict[str, Any] = {}
         self._plain_selections: dict[tuple[int, int], bool] = {}
         # Keyed on ids like graphql-core's own memo; the field groups are kept alive with them.
         self._object_completers: dict[tuple[int, int], tuple[Any, Completer]] = {}
         self._field_completers: dict[tuple[int, int], tuple[Any, Completer | None]] = {}
         self._selection_readers: dict[tuple[int, int], tuple[Any, Reader | None]] = {}
         self._json_shapes: dict[tuple[int, int], tuple[Any, Any]] = {}
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        key = self._event_result_key()
+        if key is None:
+            return super().execute_operation(serially)
+        results = _EVENT_RESULTS.get(self.root_value)
+        if results is None:
+            results = {}
+            _EVENT_RESULTS.put(self.root_value, results)
+        shared = results.get(key)
+        if shared is not None:
+            return ExecutionResult(shared.data)
+        result = super().execute_operation(serially)
+        if type(result) is ExecutionResult and not result.errors:  # errors: each their own
+            results[key] = result
+        return result
+
+    def _event_result_key(self) -> EventResultKey | None:
+        """For an event of a subscription whose whole selection reads plain data: what
+        its result depends on besides the event, which is the root field's value
+        (strawberry's per-event resolver returns it). None for anything else."""
+        if self.operation.operation is not OperationType.SUBSCRIPTION:
+            return None
+        if "key" not in self._event_key:
+            self._event_key["key"] = self._find_event_key()
+        return self._event_key["key"]  # type: ignore[no-any-return]
+
+    def _find_event_key(self) -> EventResultKey | None:
+        root_type, location = self.schema.subscription_type, self.operation.loc
+        if root_type is None or location is None or self._has_middleware():
+            return None
+        grouped, defer_usages, _ = collect_fields(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            root_type,
+            self.operation,
+            self.hide_suggestions,
+        )
+        self._event_key["fields"] = grouped  # _is_plain's memo is keyed on the groups' ids
+        if defer_usages:
+            return None
+        for details in grouped.values():
+            field = root_type.fields.get(details[0].node.name.value)
+            if details[0].node.name.value != "__typename" and (
+                field is None or not self._is_plain(field.type, details)
+            ):
+                return None
+        name = self.operation.name.value if self.operation.name else None
+        return location.source.body, name, repr(sorted(self.variable_values.coerced.items()))
 
     def _has_middleware(self) -> bool:
         # strawberry always passes a manager; it wraps resolvers only when an extension
@@ -308,7 +395,7 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             def complete_list(value: Any) -> Any:
                 if value is None:
                     return _GIVE_UP if non_null else None
-                if not isinstance(value, list | tuple):  # an awaitable, an iterator
+                if not isinstance(value, (list, tuple)):  # an awaitable, an iterator
                     return _GIVE_UP
                 items = [complete_item(item) for item in value]
                 return _GIVE_UP if _GIVE_UP in items else items

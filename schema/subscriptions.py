@@ -15,6 +15,7 @@ from resolvers.errors import ValidationFailed
 from resolvers.events import events_after
 from resolvers.leads.records import EVENT_TYPES
 from schema.context import Info
+from schema.execution import RecentByIdentity
 from schema.leads.types import Lead
 from schema.relay import db_id
 from schema.sessions.types import Session
@@ -39,6 +40,20 @@ class Event:
             payload=row.payload,
             at=row.at,
         )
+
+
+# The Event of each recent row: the event feed hands the same row to every subscriber of
+# the organisation in this process, and they get the same Event, whose result
+# schema/execution.py then executes once per document rather than once per subscriber.
+_EVENTS: RecentByIdentity[DomainEvent, Event] = RecentByIdentity(256)
+
+
+def _event_of(row: DomainEvent) -> Event:
+    event = _EVENTS.get(row)
+    if event is None:
+        event = Event.from_row(row)
+        _EVENTS.put(row, event)
+    return event
 
 
 async def event_stream(
@@ -96,7 +111,7 @@ class Subscription:
         self, info: Info, types: list[str] | None = None, after: strawberry.ID | None = None
     ) -> AsyncGenerator[Event, None]:
         async for row in event_stream(info, types, _event_id(after)):
-            yield Event.from_row(row)
+            yield _event_of(row)
 
     @strawberry.subscription(
         description="Lead events (created, updated, waitlist status, merged, converted,"
@@ -108,7 +123,7 @@ class Subscription:
         wanted = db_id(id, Lead) if id is not None else None
         async for row in event_stream(info, list(EVENT_TYPES), _event_id(after)):
             if wanted is None or row.record_id == wanted:
-                yield Event.from_row(row)
+                yield _event_of(row)
 
     @strawberry.subscription(
         description="Client confirmation changes (state, with its reason), of one session"
@@ -123,7 +138,7 @@ class Subscription:
         wanted = db_id(session_id, Session) if session_id is not None else None
         async for row in event_stream(info, ["confirmation.changed"], _event_id(after)):
             if wanted is None or row.payload.get("sessionId") == wanted:
-                yield Event.from_row(row)
+                yield _event_of(row)
 
     @strawberry.subscription(
         description="Delivery status changes of outbound emails (QUEUED, SENT, FAILED)."
@@ -132,4 +147,4 @@ class Subscription:
         self, info: Info, after: strawberry.ID | None = None
     ) -> AsyncGenerator[Event, None]:
         async for row in event_stream(info, ["email.status_changed"], _event_id(after)):
-            yield Event.from_row(row)
+            yield _event_of(row)

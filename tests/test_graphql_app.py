@@ -4,6 +4,7 @@ the committed schema, and live events with replay."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import httpx
 import pytest
 import websockets
 from strawberry import relay
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from websockets.typing import Subprotocol
 
 from app.asgi import create_app
@@ -315,3 +317,46 @@ async def test_websocket_several_operations_need_an_operation_name(
             )
         )
         assert int((await _next(ws))["id"]) == event_id
+
+
+TYPED = """subscription { e: events { __typename recordType kind: type ... on Event { id } } }"""
+
+
+async def test_subscribers_of_one_event_each_get_their_own_selection_executed_once(
+    live_server: LiveServer, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subscribers with the same document share one execution of an event (the process
+    hands them the same event); another document, or other variables, is executed for
+    itself, and each answer is the subscriber's own selection."""
+    executions: list[str] = []
+    parent = StrawberryGraphQLCoreExecutionContext.execute_operation
+
+    def counted(executor: Any, serially: bool | None = None) -> Any:
+        if executor.operation.operation.value == "subscription":
+            executions.append(executor.operation.loc.source.body)
+        return parent(executor, serially)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_operation", counted)
+    key = await tenant.api_key(ApiScope.SUBSCRIBE)
+    wanted = [(EVENTS, {}), (EVENTS, {}), (TYPED, {}), (EVENTS, {"after": None})]
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = []
+        for query, variables in wanted:
+            ws = await stack.enter_async_context(
+                websockets.connect(f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS])
+            )
+            await _subscribe(ws, key, query, variables)
+            sockets.append(ws)
+        await asyncio.sleep(0.2)  # subscriptions registered
+        [event_id] = await _emit(tenant, 1)
+        answers = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for ws in sockets]
+    plain = {"id": str(event_id), "type": "test.happened", "recordId": "0", "payload": {"n": 0}}
+    assert [a["payload"]["data"] for a in answers] == [
+        {"events": plain},
+        {"events": plain},
+        {"e": {"__typename": "Event", "recordType": "session", "kind": "test.happened",
+               "id": str(event_id)}},
+        {"events": plain},
+    ]  # fmt: skip
+    # The same document and variables: one execution; the others: one each.
+    assert sorted(executions) == sorted([EVENTS, TYPED, EVENTS])
