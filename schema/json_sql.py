@@ -43,7 +43,7 @@ from models.sessions import Client, Contact
 from resolvers import labels
 from resolvers.context import Scope
 from resolvers.dataloaders import CONTACT_ORDER
-from resolvers.subpanels.layout import Layout
+from resolvers.subpanels.layout import Layout, layout_without_query
 from resolvers.subpanels.loaders import panel_layouts
 from resolvers.subpanels.registry import OwnerType, panel_of, panels_of
 from resolvers.subpanels.sources import ConstantTextInline, grouped_counts
@@ -444,10 +444,13 @@ def page_fetch(
         return None
     found_shape = shape
     owner_type = TABLES[type_name].panels
-    layout: Awaitable[Layout] | None = None
+    layout: Layout | Awaitable[Layout] | None = None
     if owner_type is not None and _with_panels(shape):
-        # Asked now: the caller's layout is read while the page's SQL is rendered.
-        layout = context.loader(panel_layouts).load(owner_type)
+        # Asked now: the caller's layout is read while the page's SQL is rendered (an API
+        # key's is known: the page statement then goes out before the COUNT's).
+        layout = layout_without_query(context.require_scope(), owner_type)
+        if layout is None:
+            layout = context.loader(panel_layouts).load(owner_type)
 
     async def fetch(page: QuerySet[Any]) -> list[Any]:
         scope = context.require_scope()
@@ -464,7 +467,8 @@ def page_fetch(
         panels: tuple[tuple[str, bool], ...] = ()
         counts_sql = ""
         if owner_type is not None and layout is not None:
-            panels = tuple((s.panel.key, s.collapsed) for s in (await layout).panels)
+            known = layout if isinstance(layout, Layout) else await layout
+            panels = tuple((s.panel.key, s.collapsed) for s in known.panels)
             keys = tuple(key for key, _ in panels)
             counts_sql, counted = _page_counts(scope, owner_type, keys, len(values))
             values = [*values, *counted]

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from tortoise import Tortoise, connections
 
+from models.core import ApiScope
 from models.leads import Lead, LeadStatus, WaitlistStatus
 from models.records import RecordLink
+from resolvers.context import Scope, system_scope
 from schema import SchemaLimits, build_schema
 from schema.context import Context
 from tests.conftest import BACKEND, GraphQLClient, Tenant
@@ -127,10 +129,15 @@ def _page_statements(sql: StatementCounter) -> tuple[list[str], list[str]]:
 
 
 async def _plain(
-    document: str, variables: dict[str, Any], tenant: Tenant, locale: str = "fr"
+    document: str,
+    variables: dict[str, Any],
+    tenant: Tenant,
+    locale: str = "fr",
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
-    """The answer of graphql-core's own execution (no fast path, no JSON built in SQL)."""
-    context = Context(tenant.staff.scope, locale=locale)
+    """The answer of graphql-core's own execution (no fast path, no JSON built in SQL),
+    for the staff member unless ``scope`` is given."""
+    context = Context(scope or tenant.staff.scope, locale=locale)
     result = await PLAIN.execute(document, variable_values=variables, context_value=context)
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
@@ -267,3 +274,24 @@ async def test_the_page_statement_keeps_its_plan(
             statement,
         )
     assert plans["generic_plans"] >= 1, dict(plans)
+
+
+async def test_an_api_keys_page_has_the_default_panels(
+    gql: GraphQLClient, tenant: Tenant, sql: StatementCounter
+) -> None:
+    """An API key has no stored layout: its page's panels are the default ones, in one
+    page statement as a user's (no layout query)."""
+    await _leads(tenant, 6)
+    await gql.ok(COLLAPSE, as_=tenant.staff)  # a user's layout changes nothing for the key
+    key = await tenant.api_key(ApiScope.READ)
+    sql.statements.clear()
+    body = await gql(PANELS, as_=key)
+    assert not any("subpanellayout" in s for s in sql.statements), sql.statements
+    for edge in body["data"]["leads"]["edges"]:
+        panels = edge["node"]["subpanels"]
+        assert [p["key"] for p in panels] == ["notes", "tasks", "documents", "emails", "change_log"]
+        assert not panels[0]["collapsed"]  # the staff member's collapsed notes are theirs
+        assert panels[0]["totalCount"] == int(edge["node"]["lastName"][-3:]) % 3
+    # What graphql-core answers for a caller without a user (the organisation's system).
+    plain = await _plain(PANELS, {}, tenant, scope=system_scope(tenant.org.id))
+    assert body == {**plain, "status": 200}

@@ -47,6 +47,11 @@ def arrange(owner_type: OwnerType, stored: SubpanelLayout | None) -> Layout:
     )
 
 
+def layout_without_query(scope: Scope, owner_type: OwnerType) -> Layout | None:
+    """The caller's layout when it needs no query: an API key's (no user: the default)."""
+    return arrange(owner_type, None) if scope.actor.user_id is None else None
+
+
 async def layouts(scope: Scope, owner_types: Sequence[OwnerType]) -> dict[OwnerType, Layout]:
     """The caller's layout of each record type (one query for all of them)."""
     user_id = scope.actor.user_id
