@@ -54,9 +54,9 @@ from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from schema.prefetch import Prebuilt
 
 Reader = Callable[[Any], Any]
+Completer = Callable[[Any], Any]  # a value -> its completed form, or _GIVE_UP
 K = TypeVar("K")
 V = TypeVar("V")
-Completer = Callable[[Any], Any]  # a value -> its completed form, or _GIVE_UP
 # Leaf types whose serialize returns a value of this exact Python type unchanged.
 _IDENTITY_SERIALIZED = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: bool}
 
