@@ -49,6 +49,7 @@ from resolvers.subpanels.registry import OwnerType, panel_of, panels_of
 from resolvers.subpanels.sources import ConstantTextInline, grouped_counts
 from schema.context import Context
 from schema.leads.types import PLAIN_FIELDS as LEAD_FIELDS
+from schema.pagination import literal_limit
 from schema.prefetch import Prebuilt
 
 T = TypeVar("T")
@@ -411,17 +412,6 @@ def _page_counts(
     return sql, tuple(parameters.values[start:])
 
 
-def _literal_limit(query: Any) -> None:
-    """LIMIT written as a number, not a placeholder: with a placeholder PostgreSQL's
-    generic plan of the statement (costed for an unknown limit) never wins, so it plans
-    the statement again at every execution (0.7–2.9 ms with the panels' counts); with a
-    number it reuses the prepared plan after five runs, as it does for plain SQL. The
-    page size is an integer ``paginate`` computed (a few distinct values, so a few
-    prepared statements); the offset stays a placeholder (one statement for every page)."""
-    if query._limit is not None:
-        query._limit.allow_parametrize = False
-
-
 def _with_panels(shape: Shape) -> bool:
     return any(name == "subpanels" for _, name, _ in shape[1])
 
@@ -457,7 +447,7 @@ def page_fetch(
         ids = page.values_list("id", flat=True)
         ids._choose_db_if_not_chosen()  # what .sql() does, keeping the values
         ids._make_query()
-        _literal_limit(ids.query)
+        literal_limit(ids.query)
         # One parameterizer numbers the page's placeholders, then the counts' ($1 … $n).
         parameters = Parameterizer()
         ids_sql = ids.query.get_parameterized_sql(

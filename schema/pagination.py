@@ -105,8 +105,9 @@ async def paginate(
     reads the page's nodes instead of its rows (schema/json_sql.py's JSON of them)."""
     size = page_size(first)
     offset = decode_cursor(after)
-    page = queryset.offset(offset).limit(size + 1)
-    read: Awaitable[list[Any]] = page if fetch is None else fetch(page)  # type: ignore[assignment]
+    # No OFFSET on the first page: a placeholder one would keep its plan from being reused.
+    page = (queryset.offset(offset) if offset else queryset).limit(size + 1)
+    read = _rows(page) if fetch is None else fetch(page)
     count: Callable[[], Awaitable[int]] = queryset.count
     if count_too:
         rows, total = await asyncio.gather(read, queryset.count())
@@ -122,6 +123,27 @@ def _known(total: int) -> Callable[[], Awaitable[int]]:
         return total
 
     return count
+
+
+def literal_limit(query: Any) -> None:
+    """A page's LIMIT written as a number, not a placeholder: with a placeholder
+    PostgreSQL's generic plan of the statement (costed for an unknown limit) never wins,
+    so it plans the statement again at every execution (0.7–2.9 ms for the leads page with
+    its panels' counts); with a number it reuses the prepared plan after five runs, as it
+    does for plain SQL. The page size is an integer ``paginate`` computed (a few distinct
+    values, so a few prepared statements); the offset stays a placeholder (one statement
+    for every page). ``query``: a Tortoise queryset's pypika query, once made."""
+    if query._limit is not None:
+        query._limit.allow_parametrize = False
+
+
+async def _rows(page: QuerySet[Any]) -> list[Any]:
+    """What awaiting ``page`` gives (Tortoise's ``QuerySet.__await__``), its LIMIT a number."""
+    if page._db is None:
+        page._db = page._choose_db(page._select_for_update)
+    page._make_query()
+    literal_limit(page.query)
+    return await page._execute()  # type: ignore[no-any-return]
 
 
 def paginate_loaded(

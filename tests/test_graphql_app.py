@@ -167,6 +167,17 @@ async def _subscribe(ws: Any, token: str | None, query: str, variables: dict[str
 EVENTS = "subscription($after: ID) { events(after: $after) { id type recordId payload } }"
 
 
+async def _until_subscribed(app: Any, organization_id: int, count: int) -> None:
+    """Until ``count`` subscriptions of the organisation listen to this process's event
+    feed (a subscription's queue is registered before it replays, so what is published
+    from then on reaches it)."""
+    queues = app.state.services.feed.queues
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(queues.get(organization_id, ())) < count:
+        assert asyncio.get_running_loop().time() < deadline, "subscriptions not registered"
+        await asyncio.sleep(0.01)
+
+
 async def _emit(tenant: Tenant, n: int) -> list[int]:
     ids = []
     for i in range(n):
@@ -231,7 +242,7 @@ async def test_websocket_without_valid_credentials_is_rejected(
 
 @pytest.mark.postgres_only
 async def test_event_committed_after_a_later_one_is_still_delivered(
-    live_server: LiveServer, tenant: Tenant
+    app: Any, live_server: LiveServer, tenant: Tenant
 ) -> None:
     """Event ids are taken at insert time: a slow transaction can commit its lower id
     after a quick one's higher id. Both reach the subscriber, each once."""
@@ -240,7 +251,7 @@ async def test_event_committed_after_a_later_one_is_still_delivered(
         f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
     ) as ws:
         await _subscribe(ws, key, EVENTS, {})
-        await asyncio.sleep(0.2)  # subscription registered
+        await _until_subscribed(app, tenant.org.id, 1)
         inserted, release = asyncio.Event(), asyncio.Event()
 
         async def slow_transaction() -> int:
@@ -262,7 +273,7 @@ async def test_event_committed_after_a_later_one_is_still_delivered(
 
 
 async def test_confirmation_changed_streams_one_sessions_changes(
-    live_server: LiveServer, gql: GraphQLClient, tenant: Tenant
+    app: Any, live_server: LiveServer, gql: GraphQLClient, tenant: Tenant
 ) -> None:
     from tests.confirmation_support import MANUAL, add_session_client
 
@@ -274,7 +285,7 @@ async def test_confirmation_changed_streams_one_sessions_changes(
         f"{live_server.ws_url}/graphql", subprotocols=[TRANSPORT_WS]
     ) as ws:
         await _subscribe(ws, tenant.staff.token, query, {"s": session_gid})
-        await asyncio.sleep(0.2)
+        await _until_subscribed(app, tenant.org.id, 1)
         for sc in (other, watched):
             await gql.ok(MANUAL, {"id": sc.gid, "on": True}, as_=tenant.staff)
         message = json.loads(await asyncio.wait_for(ws.recv(), 5))
@@ -323,7 +334,7 @@ TYPED = """subscription { e: events { __typename recordType kind: type ... on Ev
 
 
 async def test_subscribers_of_one_event_each_get_their_own_selection_executed_once(
-    live_server: LiveServer, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    app: Any, live_server: LiveServer, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Subscribers with the same document share one execution of an event (the process
     hands them the same event); another document, or other variables, is executed for
@@ -347,7 +358,7 @@ async def test_subscribers_of_one_event_each_get_their_own_selection_executed_on
             )
             await _subscribe(ws, key, query, variables)
             sockets.append(ws)
-        await asyncio.sleep(0.2)  # subscriptions registered
+        await _until_subscribed(app, tenant.org.id, len(wanted))
         [event_id] = await _emit(tenant, 1)
         answers = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for ws in sockets]
     plain = {"id": str(event_id), "type": "test.happened", "recordId": "0", "payload": {"n": 0}}
