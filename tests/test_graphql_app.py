@@ -23,6 +23,7 @@ from resolvers import runtime
 from resolvers.events import emit_event
 from schema import printed_schema
 from tests.conftest import GraphQLClient, LiveServer, Tenant, error_codes
+from tests.faults_support import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
@@ -172,10 +173,11 @@ async def _until_subscribed(app: Any, organization_id: int, count: int) -> None:
     feed (a subscription's queue is registered before it replays, so what is published
     from then on reaches it)."""
     queues = app.state.services.feed.queues
-    deadline = asyncio.get_running_loop().time() + 5
-    while len(queues.get(organization_id, ())) < count:
-        assert asyncio.get_running_loop().time() < deadline, "subscriptions not registered"
-        await asyncio.sleep(0.01)
+
+    async def registered() -> bool:
+        return len(queues.get(organization_id, ())) >= count
+
+    await wait_until(registered, f"{count} subscriptions registered", within=5)
 
 
 async def _emit(tenant: Tenant, n: int) -> list[int]:

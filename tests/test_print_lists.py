@@ -5,7 +5,6 @@ limit rendered by the worker into a file to download."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import signal
@@ -294,6 +293,19 @@ def _rendering(file_id: int) -> Callable[[], Awaitable[bool]]:
     return rendering
 
 
+STALE_SECONDS = 3
+
+
+def _stale(file_id: int) -> Callable[[], Awaitable[bool]]:
+    """The file's last heartbeat is older than the workers' stale period."""
+
+    async def stale() -> bool:
+        beat = (await GeneratedFile.get(id=file_id)).heartbeat_at
+        return beat is not None and datetime.now(UTC) - beat > timedelta(seconds=STALE_SECONDS)
+
+    return stale
+
+
 @pytest.mark.postgres_only
 async def test_a_worker_killed_mid_render_leaves_the_file_to_the_next_worker(
     client: httpx.AsyncClient, tenant: Tenant, settings: Settings
@@ -301,7 +313,9 @@ async def test_a_worker_killed_mid_render_leaves_the_file_to_the_next_worker(
     count = MAX_PRINTED  # a render of some seconds, so the kill lands in the middle
     queued = await _queued_print(client, tenant, count)
     file_id = int(queued["id"])
-    env = process_env(settings, PRINT_STALE_SECONDS="1")
+    # Stale after 3 s (beats every 0.75 s): a busy machine's render must not go stale
+    # under its own worker, whose sweep would then start a second attempt before the kill.
+    env = process_env(settings, PRINT_STALE_SECONDS=str(STALE_SECONDS))
     worker = _worker(env)
     try:
         await wait_until(_rendering(file_id), "the first worker is rendering the file")
@@ -309,7 +323,7 @@ async def test_a_worker_killed_mid_render_leaves_the_file_to_the_next_worker(
         worker.wait(timeout=10)
         killed = await GeneratedFile.get(id=file_id)
         assert (killed.status, killed.attempts) == (FileStatus.RUNNING, 1)
-        await asyncio.sleep(1.5)  # its heartbeat goes stale
+        await wait_until(_stale(file_id), "the killed worker's heartbeat went stale")
         worker = _worker(env)
         await wait_until(
             lambda: GeneratedFile.filter(id=file_id, status=FileStatus.DONE).exists(),
